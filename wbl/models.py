@@ -54,7 +54,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+    pass
 
 
 class Kind(enum.StrEnum):
@@ -381,6 +381,7 @@ class Placement(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    term: Mapped[Term] = relationship()
     student: Mapped[Student] = relationship()
     slot: Mapped[Slot] = relationship()
     solve_run: Mapped[SolveRun | None] = relationship()

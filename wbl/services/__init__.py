@@ -1,0 +1,1 @@
+"""Services: take a SQLAlchemy session, do one job, never commit (the caller does)."""
