@@ -31,3 +31,6 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis *.egg-info
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.import_bench --students 1000 10000 50000

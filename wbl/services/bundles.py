@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from wbl.bundle import (
@@ -165,7 +165,7 @@ _CHUNK = 900  # ids per DELETE ... IN (...): well inside every backend's paramet
 
 
 def _load(
-    session: Session, model: type[Any], key: tuple[str, ...], scope: Any
+    session: Session, model: type[Any], key_columns: tuple[str, ...], scope: Any
 ) -> dict[Hashable, tuple[int, dict[str, Any]]]:
     """Existing rows of ``model`` in ``scope`` as ``key -> (id, {column: value})``."""
     names = [c.key for c in model.__table__.columns if c.key != "id"]
@@ -173,7 +173,11 @@ def _load(
     loaded: dict[Hashable, tuple[int, dict[str, Any]]] = {}
     for row in rows:
         values = dict(zip(names, row[1:], strict=True))
-        loaded[tuple(values[c] for c in key) if len(key) > 1 else values[key[0]]] = (row[0], values)
+        loaded[
+            tuple(values[c] for c in key_columns)
+            if len(key_columns) > 1
+            else values[key_columns[0]]
+        ] = (row[0], values)
     return loaded
 
 
@@ -182,17 +186,37 @@ def _delete(session: Session, model: type[Any], ids: list[int]) -> None:
         session.execute(delete(model).where(model.id.in_(ids[i : i + _CHUNK])))
 
 
-def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows in bulk; their new ids, in the order given."""
+def _insert(
+    session: Session,
+    model: type[Any],
+    key_columns: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    scope: Any,
+) -> dict[Hashable, int]:
+    """Insert rows in bulk; returns ``key -> new id`` for them.
+
+    A plain executemany followed by one SELECT of the ids: INSERT ... RETURNING with the
+    parameter order kept grew worse than linearly (50,000 students took 50 s on SQLite).
+    """
     if not rows:
-        return []
-    result = session.execute(insert(model).returning(model.id, sort_by_parameter_order=True), rows)
-    return list(result.scalars())
+        return {}
+    session.execute(model.__table__.insert(), rows)
+    keys = {
+        tuple(row[c] for c in key_columns) if len(key_columns) > 1 else row[key_columns[0]]
+        for row in rows
+    }
+    found = session.execute(
+        select(model.id, *(getattr(model, c) for c in key_columns)).where(scope)
+    )
+    ids = {(tuple(r[1:]) if len(key_columns) > 1 else r[1]): r[0] for r in found}
+    return {k: ids[k] for k in keys}
 
 
 def _sync(
     session: Session,
     model: type[Any],
+    key_columns: tuple[str, ...],
+    scope: Any,
     existing: dict[Hashable, tuple[int, dict[str, Any]]],
     wanted: dict[Hashable, dict[str, Any]],
 ) -> tuple[Changes, dict[Hashable, int]]:
@@ -205,18 +229,18 @@ def _sync(
     ids: dict[Hashable, int] = {}
     updates: list[dict[str, Any]] = []
     added: list[Hashable] = []
-    for key, values in wanted.items():
-        if key not in existing:
-            added.append(key)
+    for wanted_key, values in wanted.items():
+        if wanted_key not in existing:
+            added.append(wanted_key)
             continue
-        row_id, stored = existing[key]
-        ids[key] = row_id
+        row_id, stored = existing[wanted_key]
+        ids[wanted_key] = row_id
         dirty = {c: v for c, v in values.items() if stored.get(c) != v}
         if dirty:
             updates.append({"id": row_id, **dirty})
         changes.updated += bool(dirty)
         changes.unchanged += not dirty
-    gone = [row_id for key, (row_id, _) in existing.items() if key not in wanted]
+    gone = [row_id for k, (row_id, _) in existing.items() if k not in wanted]
     _delete(session, model, gone)
     changes.removed = len(gone)
     # One UPDATE per set of changed columns (ORM bulk update by primary key needs the same keys).
@@ -225,8 +249,7 @@ def _sync(
         by_columns.setdefault(tuple(sorted(update_row)), []).append(update_row)
     for batch in by_columns.values():
         session.execute(update(model), batch)
-    new_ids = _insert(session, model, [wanted[k] for k in added])
-    ids.update(zip(added, new_ids, strict=True))
+    ids.update(_insert(session, model, key_columns, [wanted[k] for k in added], scope))
     changes.added = len(added)
     return changes, ids
 
@@ -341,20 +364,22 @@ def _sync_slots(
     slot_ids = _insert(
         session,
         Slot,
+        ("opportunity_id", "position"),
         [
             {"opportunity_id": opp_id, "position": i, "label": p.label, "flexible": p.flexible,
              "span_start": p.span_start, "span_end": p.span_end,
              "weekly_hours": p.weekly_hours, "total_hours": p.total_hours}
             for opp_id, i, p in fresh
         ],
+        in_term,
     )  # fmt: skip
     sessions = [
-        {"slot_id": slot_id, "start": start, "end": end}
-        for slot_id, (_, _, plan) in zip(slot_ids, fresh, strict=True)
+        {"slot_id": slot_ids[(opp_id, i)], "start": start, "end": end}
+        for opp_id, i, plan in fresh
         for start, end in plan.sessions
     ]
     if sessions:
-        session.execute(insert(SlotSession), sessions)
+        session.execute(SlotSession.__table__.insert(), sessions)
     changes.added = len(fresh)
     return changes
 
@@ -381,36 +406,47 @@ def store_bundle(
     session.flush()
     report = ImportReport(term=spec.name, created=created)
 
-    in_term_students = Student.term_id == term.id
-    in_term_opps = Opportunity.term_id == term.id
+    term_students = select(Student.id).where(Student.term_id == term.id)
+    term_opps = select(Opportunity.id).where(Opportunity.term_id == term.id)
+    # Each table: its model, the key rows are matched by, and which rows belong to the term.
+    tables: dict[str, tuple[type[Any], tuple[str, ...], Any]] = {
+        "hosts": (Host, ("code",), Host.term_id == term.id),
+        "students": (Student, ("code",), Student.term_id == term.id),
+        "opportunities": (Opportunity, ("code",), Opportunity.term_id == term.id),
+        "preferences": (
+            Preference, ("student_id", "opportunity_id"),
+            Preference.student_id.in_(term_students),
+        ),
+        "host reviews": (
+            HostReview, ("opportunity_id", "student_id"),
+            HostReview.opportunity_id.in_(term_opps),
+        ),
+    }  # fmt: skip
     # Read every table before anything is deleted: a removed student takes its preferences
     # and reviews along through the database's cascade, and the report should count them.
-    wanted_hosts = {
-        h.code: {"term_id": term.id, **_host_values(h, h.code in geocoded_hosts)}
-        for h in bundle.hosts
-    }
-    wanted_students = {
-        s.code: {"term_id": term.id, **_student_values(s, s.code in geocoded_students)}
-        for s in bundle.students
-    }
-    old_hosts = _load(session, Host, ("code",), Host.term_id == term.id)
-    old_students = _load(session, Student, ("code",), in_term_students)
-    old_opps = _load(session, Opportunity, ("code",), in_term_opps)
-    old_prefs = _load(
-        session, Preference, ("student_id", "opportunity_id"),
-        Preference.student_id.in_(select(Student.id).where(in_term_students)),
-    )  # fmt: skip
-    old_reviews = _load(
-        session, HostReview, ("opportunity_id", "student_id"),
-        HostReview.opportunity_id.in_(select(Opportunity.id).where(in_term_opps)),
-    )  # fmt: skip
+    old = {name: _load(session, model, key, scope) for name, (model, key, scope) in tables.items()}
 
-    report.changes["hosts"], host_ids = _sync(session, Host, old_hosts, wanted_hosts)
-    report.changes["students"], student_ids = _sync(session, Student, old_students, wanted_students)
-    report.changes["opportunities"], opp_ids = _sync(
-        session,
-        Opportunity,
-        old_opps,
+    def sync(name: str, wanted: dict[Hashable, dict[str, Any]]) -> dict[Hashable, int]:
+        model, key, scope = tables[name]
+        report.changes[name], ids = _sync(session, model, key, scope, old[name], wanted)
+        return ids
+
+    host_ids = sync(
+        "hosts",
+        {
+            h.code: {"term_id": term.id, **_host_values(h, h.code in geocoded_hosts)}
+            for h in bundle.hosts
+        },
+    )
+    student_ids = sync(
+        "students",
+        {
+            s.code: {"term_id": term.id, **_student_values(s, s.code in geocoded_students)}
+            for s in bundle.students
+        },
+    )
+    opp_ids = sync(
+        "opportunities",
         {
             o.code: {"term_id": term.id, "host_id": host_ids[o.host],
                      **_opportunity_values(o, bundle.calendars)}
@@ -418,10 +454,8 @@ def store_bundle(
         },
     )  # fmt: skip
     report.changes["slots"] = _sync_slots(session, term, opp_ids, bundle.slots)
-    report.changes["preferences"], _ = _sync(
-        session,
-        Preference,
-        old_prefs,
+    sync(
+        "preferences",
         {
             (student_ids[p.student], opp_ids[p.opportunity]): {
                 "student_id": student_ids[p.student], "opportunity_id": opp_ids[p.opportunity],
@@ -430,10 +464,8 @@ def store_bundle(
             for p in bundle.preferences
         },
     )  # fmt: skip
-    report.changes["host reviews"], _ = _sync(
-        session,
-        HostReview,
-        old_reviews,
+    sync(
+        "host reviews",
         {
             (opp_ids[r.opportunity], student_ids[r.student]): {
                 "opportunity_id": opp_ids[r.opportunity], "student_id": student_ids[r.student],
