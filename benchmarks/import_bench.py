@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -28,12 +27,15 @@ WBL = str(Path(sys.executable).parent / "wbl")
 def _timed(*args: str) -> tuple[float, float]:
     """Wall seconds and peak memory (MiB) of one `wbl` run; fails loudly if the run fails."""
     started = time.perf_counter()
-    done = subprocess.run([WBL, *args], capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"wbl {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return wall, peak
+    with tempfile.TemporaryFile("w+") as log:
+        child = subprocess.Popen([WBL, *args], stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        if child.returncode != 0:
+            log.seek(0)
+            raise SystemExit(f"wbl {' '.join(args)} failed:\n{log.read()}")
+    return wall, usage.ru_maxrss / 1024
 
 
 def _machine() -> str:
