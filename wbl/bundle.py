@@ -552,10 +552,25 @@ def read_bundle(folder: Path | str) -> Bundle:
     Rows with an address but no coordinates keep ``None`` coordinates: locating them needs a
     geocoder and is the importer's job.
     """
+    bundle, problems = check_bundle(folder)
+    if problems:
+        raise BundleError(problems)
+    return bundle
+
+
+def check_bundle(folder: Path | str) -> tuple[Bundle, list[Problem]]:
+    """Read a term bundle as far as it can be read, and every problem found on the way.
+
+    A row keeps what could be read of it (a repeated id keeps only its first row); where
+    ``term.toml`` itself is unusable the bundle's term is a placeholder. Only a bundle with no
+    problems is fit to import.
+    """
     folder = Path(folder)
     out = _Collector()
     if not folder.is_dir():
-        raise BundleError([Problem(str(folder), None, None, "is not a folder")])
+        return Bundle(term=TermSpec("", date.min, date.max, "UTC")), [
+            Problem(str(folder), None, None, "is not a folder")
+        ]
     term = _read_term(folder, out)
     bundle = Bundle(term=term or TermSpec("", date.min, date.max, "UTC"))
 
@@ -703,9 +718,7 @@ def read_bundle(folder: Path | str) -> Bundle:
         if row.ok and _unique(REVIEWS_FILE, "student_id", line, "/".join(key), pairs, out):
             bundle.reviews.append(review)
 
-    if out.problems:
-        raise BundleError(out.problems)
-    return bundle
+    return bundle, out.problems
 
 
 def _known(row: _Row, column: str, lines: dict[str, int], what: str, file: str) -> str:

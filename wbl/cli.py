@@ -26,7 +26,14 @@ from wbl.db import DEFAULT_SQLITE_PATH, database_url, ensure_schema, make_engine
 from wbl.generate import generate_bundle
 from wbl.geocode import AddressLocator, geocoder_from_url
 from wbl.models import Term
-from wbl.services.bundles import ImportReport, TermNotFound, export_term, get_term, import_bundle
+from wbl.services.bundles import (
+    ImportReport,
+    TermNotFound,
+    export_term,
+    get_term,
+    prepare_import,
+    store_bundle,
+)
 from wbl.services.summary import format_summary, summarize_term
 
 SAMPLE_TERM = Path(__file__).resolve().parent.parent / "fixtures" / "sample-term"
@@ -109,23 +116,35 @@ def echo_import_report(report: ImportReport) -> None:
             f"  {len(report.located)} location(s) looked up from an address, "
             f"{report.approximated} of them approximate:"
         )
-        for note in report.located:
-            click.echo(f"    {note}")
+        for row in report.located:
+            click.echo(f"    {row}")
 
 
 def import_folder(engine: Engine, folder: Path, geocoder_url: str | None) -> ImportReport:
+    """Import a bundle, or print every problem and exit 2 with nothing written.
+
+    Addresses are located in a transaction of their own, committed even when the bundle is
+    rejected, so that fixing a typo does not mean waiting for a rate-limited geocoder again.
+    """
     try:
         geocoder = geocoder_from_url(geocoder_url)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--geocoder") from exc
-    try:
-        with transaction(engine) as session:
-            return import_bundle(session, folder, AddressLocator(session, geocoder))
-    except BundleError as exc:
-        click.echo(f"Nothing was imported: {len(exc.problems)} problem(s) in {folder}:", err=True)
-        for problem in exc.problems:
+    rejected: BundleError | None = None
+    with transaction(engine) as session:
+        try:
+            prepared = prepare_import(folder, AddressLocator(session, geocoder))
+        except BundleError as exc:
+            rejected = exc
+    if rejected is not None:
+        click.echo(
+            f"Nothing was imported: {len(rejected.problems)} problem(s) in {folder}:", err=True
+        )
+        for problem in rejected.problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(EXIT_BAD_INPUT)
+    with transaction(engine) as session:
+        return store_bundle(session, prepared)
 
 
 @cli.command("import")

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from tests.bundles import PREFERENCES_CSV, STUDENTS_CSV, write_tiny_bundle
 from wbl.cli import cli
 from wbl.db import make_engine, transaction
-from wbl.models import Student, Term
+from wbl.models import GeocodeCache, Student, Term
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -153,3 +153,25 @@ def test_cli_demo_loads_sample_term(tmp_path: Path) -> None:
     assert "approximated by ZIP-code centroid" in done.stdout
     for kind in ("job shadows", "internships", "micro-internships"):
         assert kind in done.stdout
+
+
+def test_cli_rejected_import_keeps_geocode_cache(db_url: str, tmp_path: Path) -> None:
+    """Addresses found while checking a rejected bundle are not looked up again next time,
+    and an address that cannot be found is reported together with the other problems."""
+    students = STUDENTS_CSV.replace(",walk,", ",skateboard,") + (
+        "S4,Dee Voss,,East High,10,2011-05-05,,,somewhere over the rainbow,bike,,,,true,false,,\n"
+    )
+    result = _run(db_url, "import", str(write_tiny_bundle(tmp_path / "bad", students_csv=students)))
+    assert result.exit_code == 2
+    assert "students.csv:4: transport: must be one of" in result.stderr
+    assert "students.csv:5: origin_address: cannot locate 'somewhere over the rainbow'" in (
+        result.stderr
+    )
+    engine = make_engine(db_url)
+    try:
+        with transaction(engine) as session:
+            assert session.scalar(select(func.count(Term.id))) == 0
+            cached = session.scalars(select(GeocodeCache.query)).all()
+    finally:
+        engine.dispose()
+    assert cached == ["3210 race st, denver, co 80205"]

@@ -86,7 +86,9 @@ def test_import_bundle_writes_every_row(session: Session, tmp_path: Path) -> Non
     assert cai.origin_geocoded
     assert 39.7 < cai.origin_lat < 39.8 and -105.0 < cai.origin_lon < -104.9
     assert report.approximated == 1
-    assert report.located[0].startswith("students.csv:4: S3: approximated by ZIP-code centroid")
+    assert str(report.located[0]).startswith(
+        "students.csv:4: S3: approximated by ZIP-code centroid"
+    )
 
 
 def test_import_bundle_twice_changes_nothing(session: Session, tmp_path: Path) -> None:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Hashable
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -32,10 +31,10 @@ from wbl.bundle import (
     StudentRow,
     TermSpec,
     calendar_path,
-    read_bundle,
+    check_bundle,
     write_bundle,
 )
-from wbl.geocode import AddressLocator
+from wbl.geocode import AddressLocator, Location
 from wbl.models import (
     Decision,
     Host,
@@ -50,8 +49,6 @@ from wbl.models import (
 )
 from wbl.models import Session as SlotSession
 from wbl.schedule import SlotPlan
-
-Obj = TypeVar("Obj")
 
 
 class TermNotFound(LookupError):
@@ -75,6 +72,35 @@ class Changes:
         return ", ".join(parts) or "none"
 
 
+@dataclass(frozen=True)
+class LocatedRow:
+    """A bundle row whose coordinates were looked up from its address."""
+
+    file: str
+    line: int
+    code: str
+    location: Location
+
+    def __str__(self) -> str:
+        where = self.location
+        how = (
+            "approximated by ZIP-code centroid" if where.approximate else f"found by {where.source}"
+        )
+        return f"{self.file}:{self.line}: {self.code}: {how} ({where.lat:.5f}, {where.lon:.5f})"
+
+
+@dataclass
+class PreparedImport:
+    """A bundle that passed validation, every row located: ready for :func:`store_bundle`."""
+
+    bundle: Bundle
+    located: list[LocatedRow] = field(default_factory=list)
+    geocoder_unavailable: bool = False
+
+    def geocoded(self, file: str) -> set[str]:
+        return {row.code for row in self.located if row.file == file}
+
+
 @dataclass
 class ImportReport:
     """What an import did, for the coordinator to read."""
@@ -82,10 +108,12 @@ class ImportReport:
     term: str
     created: bool
     changes: dict[str, Changes] = field(default_factory=dict)
-    # Rows whose location was looked up from their address, as "file:line: id: how".
-    located: list[str] = field(default_factory=list)
-    approximated: int = 0
+    located: list[LocatedRow] = field(default_factory=list)
     geocoder_unavailable: bool = False
+
+    @property
+    def approximated(self) -> int:
+        return sum(row.location.approximate for row in self.located)
 
 
 def get_term(session: Session, name: str) -> Term:
@@ -99,66 +127,62 @@ def get_term(session: Session, name: str) -> Term:
 # Import
 
 
-def locate_rows(bundle: Bundle, locator: AddressLocator) -> tuple[Bundle, list[Problem], list[str]]:
-    """Fill in coordinates of rows given only an address.
+def locate_rows(
+    bundle: Bundle, locator: AddressLocator
+) -> tuple[Bundle, list[LocatedRow], list[Problem]]:
+    """Fill in the coordinates of rows that give only an address.
 
-    Returns the completed bundle, a problem for each address that cannot be found, and a note
-    for each row that was located (saying when it is only a ZIP-code approximation).
+    Returns the completed bundle, the rows located, and a problem for each address that
+    cannot be found anywhere.
     """
+    located: list[LocatedRow] = []
     problems: list[Problem] = []
-    notes: list[str] = []
 
     def find(file: str, line: int, code: str, column: str, address: str) -> tuple[float, float]:
         where = locator.locate(address)
         if where is None:
-            problems.append(
-                Problem(
-                    file,
-                    line,
-                    column,
-                    f"cannot locate {address!r}; give "
-                    "coordinates or a full street address with a ZIP code",
-                )
+            message = (
+                f"cannot locate {address!r}; give coordinates or a full street address "
+                "with a ZIP code"
             )
+            problems.append(Problem(file, line, column, message))
             return (0.0, 0.0)
-        how = (
-            "approximated by ZIP-code centroid" if where.approximate else f"found by {where.source}"
-        )
-        notes.append(f"{file}:{line}: {code}: {how} ({where.lat:.5f}, {where.lon:.5f})")
+        located.append(LocatedRow(file, line, code, where))
         return (where.lat, where.lon)
 
+    # A row with neither coordinates nor an address was already reported by the reader.
     students = []
     for s in bundle.students:
-        if s.origin_lat is None:
+        if s.origin_lat is None and s.origin_address:
             lat, lon = find(STUDENTS_FILE, s.line, s.code, "origin_address", s.origin_address)
             s = dataclasses.replace(s, origin_lat=lat, origin_lon=lon)
         students.append(s)
     hosts = []
     for h in bundle.hosts:
-        if h.lat is None:
+        if h.lat is None and h.address:
             lat, lon = find(HOSTS_FILE, h.line, h.code, "address", h.address)
             h = dataclasses.replace(h, lat=lat, lon=lon)
         hosts.append(h)
-    return dataclasses.replace(bundle, students=students, hosts=hosts), problems, notes
+    return dataclasses.replace(bundle, students=students, hosts=hosts), located, problems
+
+
+def prepare_import(folder: Path | str, locator: AddressLocator) -> PreparedImport:
+    """Read, validate and locate a bundle, reporting every problem (bad rows and addresses
+    that cannot be found) in one :class:`BundleError`. Writes nothing but the locator's
+    geocode cache, which the caller may keep even when the bundle is rejected."""
+    bundle, problems = check_bundle(folder)
+    located_bundle, located, not_found = locate_rows(bundle, locator)
+    if problems or not_found:
+        raise BundleError([*problems, *not_found])
+    return PreparedImport(located_bundle, located, locator.unavailable)
 
 
 def import_bundle(session: Session, folder: Path | str, locator: AddressLocator) -> ImportReport:
     """Validate the bundle in ``folder`` and make its term in the database equal to it.
 
-    Raises :class:`BundleError` with every problem found; then the session holds no changes
-    worth keeping (the caller rolls back).
+    Raises :class:`BundleError` with every problem found, before anything is written.
     """
-    parsed = read_bundle(folder)
-    located, problems, notes = locate_rows(parsed, locator)
-    if problems:
-        raise BundleError(problems)
-    geocoded_students = {s.code for s in parsed.students if s.origin_lat is None}
-    geocoded_hosts = {h.code for h in parsed.hosts if h.lat is None}
-    report = store_bundle(session, located, geocoded_students, geocoded_hosts)
-    report.located = notes
-    report.approximated = sum("approximated" in n for n in notes)
-    report.geocoder_unavailable = locator.unavailable
-    return report
+    return store_bundle(session, prepare_import(folder, locator))
 
 
 _CHUNK = 900  # ids per DELETE ... IN (...): well inside every backend's parameter limit
@@ -384,17 +408,15 @@ def _sync_slots(
     return changes
 
 
-def store_bundle(
-    session: Session,
-    bundle: Bundle,
-    geocoded_students: AbstractSet[str] = frozenset(),
-    geocoded_hosts: AbstractSet[str] = frozenset(),
-) -> ImportReport:
+def store_bundle(session: Session, prepared: PreparedImport) -> ImportReport:
     """Write a validated, fully located bundle: the term ends up equal to it.
 
     Works in set-based statements rather than one ORM object per row, so a 10,000-student
     term imports in seconds; ORM objects already in ``session`` are expired afterwards.
     """
+    bundle = prepared.bundle
+    geocoded_students = prepared.geocoded(STUDENTS_FILE)
+    geocoded_hosts = prepared.geocoded(HOSTS_FILE)
     spec = bundle.term
     term = session.scalar(select(Term).where(Term.name == spec.name))
     created = term is None
@@ -404,7 +426,12 @@ def store_bundle(
     term.start, term.end, term.timezone = spec.start, spec.end, spec.timezone
     term.rules = spec.rules
     session.flush()
-    report = ImportReport(term=spec.name, created=created)
+    report = ImportReport(
+        term=spec.name,
+        created=created,
+        located=prepared.located,
+        geocoder_unavailable=prepared.geocoder_unavailable,
+    )
 
     term_students = select(Student.id).where(Student.term_id == term.id)
     term_opps = select(Opportunity.id).where(Opportunity.term_id == term.id)
