@@ -246,6 +246,9 @@ class _Collector:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        # Files whose rows could not be read at all: ids that refer to them are not checked,
+        # so one broken header does not echo as an "unknown id" on every row elsewhere.
+        self.unreadable: set[str] = set()
 
     def add(self, file: str, line: int | None, column: str | None, message: str) -> None:
         self.problems.append(Problem(file, line, column, message))
@@ -297,6 +300,7 @@ def _read_csv(
     if not path.is_file():
         if not optional:
             out.add(file, None, None, "file is missing from the bundle")
+            out.unreadable.add(file)
         return
     text = _decode(path.read_bytes(), file, out)
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -304,9 +308,11 @@ def _read_csv(
         header = next(reader)
     except StopIteration:
         out.add(file, 1, None, "file is empty; it needs a header row: " + ",".join(columns))
+        out.unreadable.add(file)
         return
     except csv.Error as exc:
         out.add(file, 1, None, f"cannot read the header row: {exc}")
+        out.unreadable.add(file)
         return
     header = [h.strip() for h in header]
     index: dict[str, int] = {}
@@ -321,6 +327,7 @@ def _read_csv(
     for name in missing:
         out.add(file, 1, name, "required column is missing from the header")
     if missing:
+        out.unreadable.add(file)
         return
     last_line = reader.line_num
     while True:
@@ -646,7 +653,7 @@ def check_bundle(folder: Path | str) -> tuple[Bundle, list[Problem]]:
             OPPORTUNITIES_FILE, "opportunity_id", line, code, opp_lines, out
         )
         host = row.text("host_id", required=True, max_len=64)
-        if host and host not in host_lines:
+        if host and host not in host_lines and HOSTS_FILE not in out.unreadable:
             row.bad("host_id", f"unknown host {host!r} (not in {HOSTS_FILE})")
         hours = row.real("hours", low=0, high=10_000, what="a number of hours from 0 to 10000")
         schedule = row.text("schedule", required=True, max_len=10_000)
@@ -723,7 +730,7 @@ def check_bundle(folder: Path | str) -> tuple[Bundle, list[Problem]]:
 
 def _known(row: _Row, column: str, lines: dict[str, int], what: str, file: str) -> str:
     code = row.text(column, required=True, max_len=64)
-    if code and code not in lines:
+    if code and code not in lines and file not in row.out.unreadable:
         row.bad(column, f"unknown {what} {code!r} (not in {file})")
     return code
 

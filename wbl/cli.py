@@ -110,7 +110,10 @@ def echo_import_report(report: ImportReport) -> None:
     for table, changes in report.changes.items():
         click.echo(f"  {table}: {changes}")
     if report.geocoder_unavailable:
-        click.echo("  The geocoder could not be reached; ZIP-code centroids were used instead.")
+        click.echo(
+            f"  The geocoder failed ({report.geocoder_unavailable}); "
+            "ZIP-code centroids were used instead."
+        )
     if report.located:
         click.echo(
             f"  {len(report.located)} location(s) looked up from an address, "

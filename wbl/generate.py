@@ -30,6 +30,14 @@ from zoneinfo import ZoneInfo
 import icalendar
 import tomli_w
 
+from wbl.bundle import (
+    HOST_COLUMNS,
+    OPPORTUNITY_COLUMNS,
+    PREFERENCE_COLUMNS,
+    REVIEW_COLUMNS,
+    STUDENT_COLUMNS,
+)
+
 TIMEZONE = "America/Denver"
 TERM_START = date(2027, 1, 25)
 TERM_END = date(2027, 5, 28)
@@ -40,54 +48,6 @@ DEFAULT_SEED = 0
 # The Denver metro box every generated coordinate stays in.
 LAT_RANGE = (39.60, 39.85)
 LON_RANGE = (-105.10, -104.70)
-
-STUDENT_COLUMNS = (
-    "student_id",
-    "name",
-    "email",
-    "school",
-    "grade",
-    "birth_date",
-    "origin_lat",
-    "origin_lon",
-    "origin_address",
-    "transport",
-    "max_travel_min",
-    "available",
-    "flags",
-    "guardian_consent",
-    "work_permit",
-    "prior_clusters",
-    "group",
-)
-HOST_COLUMNS = (
-    "host_id",
-    "name",
-    "career_cluster",
-    "lat",
-    "lon",
-    "address",
-    "max_students",
-    "mentor_background_checked",
-)
-OPPORTUNITY_COLUMNS = (
-    "opportunity_id",
-    "host_id",
-    "kind",
-    "title",
-    "career_cluster",
-    "capacity",
-    "schedule",
-    "min_age",
-    "min_grade",
-    "requires_consent",
-    "requires_work_permit",
-    "hazardous",
-    "remote",
-    "hours",
-)
-PREFERENCE_COLUMNS = ("student_id", "opportunity_id", "rank")
-REVIEW_COLUMNS = ("opportunity_id", "student_id", "decision", "rank")
 
 RULES: dict[str, Any] = {
     "max_job_shadows": 2,

@@ -11,7 +11,12 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
-from tests.bundles import PREFERENCES_CSV, STUDENTS_CSV, write_tiny_bundle
+from tests.bundles import (
+    PREFERENCES_CSV,
+    STUDENTS_CSV,
+    write_broken_bundle,
+    write_tiny_bundle,
+)
 from wbl.cli import cli
 from wbl.db import make_engine, transaction
 from wbl.models import GeocodeCache, Student, Term
@@ -62,6 +67,27 @@ def test_cli_import_broken_bundle_exit_2_nothing_written(db_url: str, tmp_path: 
     assert "preferences.csv:6: opportunity_id: unknown opportunity 'O404'" in result.stderr
     assert "Traceback" not in result.output
     assert _term_count(db_url) == 0
+
+
+def test_cli_import_one_of_each_error_leaves_database_unchanged(
+    db_url: str, tmp_path: Path
+) -> None:
+    assert _run(db_url, "import", str(write_tiny_bundle(tmp_path / "good"))).exit_code == 0
+    before = _run(db_url, "export", "Tiny Term", "--out", str(tmp_path / "before"))
+    assert before.exit_code == 0
+    result = _run(db_url, "import", str(write_broken_bundle(tmp_path / "broken")))
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"Nothing was imported: 14 problem(s) in {tmp_path / 'broken'}:"
+    for where in ("term.toml:12:", "students.csv:1:", "students.csv:2: birth_date",
+                  "students.csv:3: student_id", "students.csv:3: origin_lat",
+                  "students.csv:3: transport", "hosts.csv:1: name", "opportunities.csv:2: schedule",
+                  "opportunities.csv:4: kind", "preferences.csv:3: rank",
+                  "preferences.csv:5: student_id"):  # fmt: skip
+        assert any(line.startswith(f"  {where}") for line in lines), where
+    _run(db_url, "export", "Tiny Term", "--out", str(tmp_path / "after"))
+    for name in ("students.csv", "hosts.csv", "opportunities.csv", "preferences.csv"):
+        assert (tmp_path / "after" / name).read_text() == (tmp_path / "before" / name).read_text()
 
 
 def test_cli_export_writes_bundle_and_unknown_term_fails(db_url: str, tmp_path: Path) -> None:

@@ -95,7 +95,8 @@ class PreparedImport:
 
     bundle: Bundle
     located: list[LocatedRow] = field(default_factory=list)
-    geocoder_unavailable: bool = False
+    # Why the configured geocoder was given up on (ZIP centroids served instead), if it was.
+    geocoder_unavailable: str | None = None
 
     def geocoded(self, file: str) -> set[str]:
         return {row.code for row in self.located if row.file == file}
@@ -109,7 +110,7 @@ class ImportReport:
     created: bool
     changes: dict[str, Changes] = field(default_factory=dict)
     located: list[LocatedRow] = field(default_factory=list)
-    geocoder_unavailable: bool = False
+    geocoder_unavailable: str | None = None
 
     @property
     def approximated(self) -> int:
@@ -174,7 +175,7 @@ def prepare_import(folder: Path | str, locator: AddressLocator) -> PreparedImpor
     located_bundle, located, not_found = locate_rows(bundle, locator)
     if problems or not_found:
         raise BundleError([*problems, *not_found])
-    return PreparedImport(located_bundle, located, locator.unavailable)
+    return PreparedImport(located_bundle, located, locator.unavailable_reason)
 
 
 def import_bundle(session: Session, folder: Path | str, locator: AddressLocator) -> ImportReport:
