@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -25,6 +26,12 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SAMPLE_TERM = FIXTURES / "sample-term"
 _counter = itertools.count()
+
+# CI explores the same examples on every run, so a red build is reproducible; developers
+# get fresh random examples (and a local example database) each time.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if IN_CI:
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ from wbl.bundle import (
     StudentRow,
     TermSpec,
     bundle_files,
+    read_bundle,
     write_bundle,
 )
 from wbl.db import transaction
@@ -345,3 +346,25 @@ def test_models_hold_what_was_imported(session: Session, tmp_path: Path) -> None
     ).all()  # fmt: skip
     assert [tuple(r) for r in ranks] == [("S1", "O1", 1), ("S1", "O2", 2), ("S2", "O2", 1),
                                          ("S2", "O3", 1)]  # fmt: skip
+
+
+def test_export_term_sample_term_round_trips(session: Session, tmp_path: Path) -> None:
+    """The 400-student sample, calendars included, comes back out with the same data."""
+    from tests.conftest import SAMPLE_TERM
+
+    _import(session, SAMPLE_TERM)
+    session.commit()
+    written = export_term(session, "Spring 2027", tmp_path)
+    names = sorted(str(p.relative_to(tmp_path)) for p in written)
+    expected = sorted(
+        str(p.relative_to(SAMPLE_TERM))
+        for p in SAMPLE_TERM.rglob("*")
+        if p.is_file() and p.name != "README.md"
+    )
+    assert names == expected
+    exported, original = read_bundle(tmp_path), read_bundle(SAMPLE_TERM)
+    assert exported == original  # numbers may be written shorter (39.75639 for 39.756390)
+    assert len(exported.students) == 400 and len(exported.calendars) == 3
+    for name in names:
+        if name.startswith("calendars/"):
+            assert (tmp_path / name).read_bytes() == (SAMPLE_TERM / name).read_bytes(), name
