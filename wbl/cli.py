@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from sqlalchemy import Engine, select
@@ -123,7 +123,16 @@ def echo_import_report(report: ImportReport) -> None:
             click.echo(f"    {row}")
 
 
-def import_folder(engine: Engine, folder: Path, geocoder_url: str | None) -> ImportReport:
+def _reject(folder: Path, error: BundleError) -> NoReturn:
+    click.echo(f"Nothing was imported: {len(error.problems)} problem(s) in {folder}:", err=True)
+    for problem in error.problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def import_folder(
+    engine: Engine, folder: Path, geocoder_url: str | None, *, force: bool = False
+) -> ImportReport:
     """Import a bundle, or print every problem and exit 2 with nothing written.
 
     Addresses are located in a transaction of their own, committed even when the bundle is
@@ -140,14 +149,12 @@ def import_folder(engine: Engine, folder: Path, geocoder_url: str | None) -> Imp
         except BundleError as exc:
             rejected = exc
     if rejected is not None:
-        click.echo(
-            f"Nothing was imported: {len(rejected.problems)} problem(s) in {folder}:", err=True
-        )
-        for problem in rejected.problems:
-            click.echo(f"  {problem}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    with transaction(engine) as session:
-        return store_bundle(session, prepared)
+        _reject(folder, rejected)
+    try:
+        with transaction(engine) as session:
+            return store_bundle(session, prepared, force=force)
+    except BundleError as exc:
+        _reject(folder, exc)
 
 
 @cli.command("import")
@@ -158,14 +165,19 @@ def import_folder(engine: Engine, folder: Path, geocoder_url: str | None) -> Imp
     help="Geocoder URL, e.g. nominatim+https://nominatim.example.org "
     "(env WBL_GEOCODER; default: offline ZIP-code centroids only).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Import even if it deletes published or confirmed placements.",
+)
 @click.pass_context
-def import_cmd(ctx: click.Context, folder: Path, geocoder: str | None) -> None:
+def import_cmd(ctx: click.Context, folder: Path, geocoder: str | None, force: bool) -> None:
     """Import the term bundle in FOLDER (all or nothing; re-importing updates in place)."""
     if not folder.is_dir():
         raise click.BadParameter(f"{folder} is not a folder", param_hint="FOLDER")
     started = time.perf_counter()
     with open_database(ctx) as engine:
-        report = import_folder(engine, folder, geocoder)
+        report = import_folder(engine, folder, geocoder, force=force)
     echo_import_report(report)
     click.echo(f"  took {time.perf_counter() - started:.1f} s")
 

@@ -368,3 +368,38 @@ def test_export_term_sample_term_round_trips(session: Session, tmp_path: Path) -
     for name in names:
         if name.startswith("calendars/"):
             assert (tmp_path / name).read_bytes() == (SAMPLE_TERM / name).read_bytes(), name
+
+
+def test_import_bundle_refuses_to_delete_published_placements(
+    session: Session, tmp_path: Path
+) -> None:
+    _import(session, write_tiny_bundle(tmp_path / "v1"))
+    term = get_term(session, "Tiny Term")
+    slots = {s.opportunity.code + "/" + str(s.position): s for s in session.scalars(select(Slot))}
+    cai = session.scalars(select(Student).where(Student.code == "S3")).one()
+    ana = session.scalars(select(Student).where(Student.code == "S1")).one()
+    session.add_all([
+        Placement(term=term, student=cai, slot=slots["O1/0"], status=PlacementStatus.PUBLISHED),
+        Placement(term=term, student=ana, slot=slots["O2/0"], status=PlacementStatus.PROPOSED),
+    ])  # fmt: skip
+    session.commit()
+    # S3 dropped from the bundle, and the internship (ana's proposal) rescheduled.
+    without_cai = write_tiny_bundle(
+        tmp_path / "v2",
+        students_csv=STUDENTS_CSV.replace(STUDENTS_CSV.splitlines()[3] + "\n", ""),
+        host_reviews_csv=HOST_REVIEWS_CSV.replace("O1,S3,veto,\n", ""),
+        opportunities_csv=OPPORTUNITIES_CSV.replace("Tue,Thu 13:30", "Mon,Wed 13:30"),
+    )
+    with pytest.raises(BundleError) as caught:
+        _import(session, without_cai)
+    assert [str(p) for p in caught.value.problems] == [
+        "Tiny Term: this import would delete the published placement of S3 in O1 "
+        "(2027-02-10 09:00-12:00); keep them in the bundle, withdraw the placement first, "
+        "or import with --force"
+    ]
+    session.rollback()
+    assert session.scalar(select(func.count(Placement.id))) == 2
+    # Forced: the published placement goes with its student, the proposal with its old slot.
+    report = import_bundle(session, without_cai, AddressLocator(session, None), force=True)
+    assert report.changes["students"].removed == 1
+    assert session.scalar(select(func.count(Placement.id))) == 0

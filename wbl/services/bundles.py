@@ -41,6 +41,8 @@ from wbl.models import (
     HostReview,
     Kind,
     Opportunity,
+    Placement,
+    PlacementStatus,
     Preference,
     Slot,
     Student,
@@ -178,12 +180,15 @@ def prepare_import(folder: Path | str, locator: AddressLocator) -> PreparedImpor
     return PreparedImport(located_bundle, located, locator.unavailable_reason)
 
 
-def import_bundle(session: Session, folder: Path | str, locator: AddressLocator) -> ImportReport:
+def import_bundle(
+    session: Session, folder: Path | str, locator: AddressLocator, *, force: bool = False
+) -> ImportReport:
     """Validate the bundle in ``folder`` and make its term in the database equal to it.
 
-    Raises :class:`BundleError` with every problem found, before anything is written.
+    Raises :class:`BundleError` with every problem found (see :func:`store_bundle` for
+    ``force``); the caller then rolls back.
     """
-    return store_bundle(session, prepare_import(folder, locator))
+    return store_bundle(session, prepare_import(folder, locator), force=force)
 
 
 _CHUNK = 900  # ids per DELETE ... IN (...): well inside every backend's parameter limit
@@ -226,10 +231,10 @@ def _insert(
     if not rows:
         return {}
     session.execute(model.__table__.insert(), rows)
-    keys = {
+    keys = [
         tuple(row[c] for c in key_columns) if len(key_columns) > 1 else row[key_columns[0]]
         for row in rows
-    }
+    ]
     found = session.execute(
         select(model.id, *(getattr(model, c) for c in key_columns)).where(scope)
     )
@@ -409,11 +414,32 @@ def _sync_slots(
     return changes
 
 
-def store_bundle(session: Session, prepared: PreparedImport) -> ImportReport:
+_KEPT = (PlacementStatus.PUBLISHED, PlacementStatus.CONFIRMED)
+
+
+def _kept_placements(session: Session, term_id: int) -> dict[int, tuple[str, str, str]]:
+    """Published and confirmed placements of a term: id -> (student, opportunity, slot)."""
+    rows = session.execute(
+        select(Placement.id, Student.code, Opportunity.code, Slot.label)
+        .join(Placement.student)
+        .join(Placement.slot)
+        .join(Slot.opportunity)
+        .where(Placement.term_id == term_id, Placement.status.in_(_KEPT))
+    )
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
+def store_bundle(
+    session: Session, prepared: PreparedImport, *, force: bool = False
+) -> ImportReport:
     """Write a validated, fully located bundle: the term ends up equal to it.
 
     Works in set-based statements rather than one ORM object per row, so a 10,000-student
     term imports in seconds; ORM objects already in ``session`` are expired afterwards.
+
+    Removing a student or opportunity, or changing a schedule, deletes the placements that
+    hang on it. Unless ``force``, an import that would delete a published or confirmed
+    placement raises :class:`BundleError` naming each one (the caller rolls back).
     """
     bundle = prepared.bundle
     geocoded_students = prepared.geocoded(STUDENTS_FILE)
@@ -433,6 +459,7 @@ def store_bundle(session: Session, prepared: PreparedImport) -> ImportReport:
         located=prepared.located,
         geocoder_unavailable=prepared.geocoder_unavailable,
     )
+    kept_before = {} if created else _kept_placements(session, term.id)
 
     term_students = select(Student.id).where(Student.term_id == term.id)
     term_opps = select(Opportunity.id).where(Opportunity.term_id == term.id)
@@ -502,6 +529,18 @@ def store_bundle(session: Session, prepared: PreparedImport) -> ImportReport:
             for r in bundle.reviews
         },
     )  # fmt: skip
+    if kept_before and not force:
+        lost = kept_before.keys() - _kept_placements(session, term.id).keys()
+        if lost:
+            raise BundleError(
+                Problem(
+                    spec.name, None, None,
+                    f"this import would delete the published placement of {student} in "
+                    f"{opportunity} ({slot}); keep them in the bundle, withdraw the placement "
+                    "first, or import with --force",
+                )
+                for student, opportunity, slot in (kept_before[i] for i in sorted(lost))
+            )  # fmt: skip
     session.expire_all()
     return report
 
