@@ -123,8 +123,9 @@ def echo_import_report(report: ImportReport) -> None:
             click.echo(f"    {row}")
 
 
-def _reject(folder: Path, error: BundleError) -> NoReturn:
-    click.echo(f"Nothing was imported: {len(error.problems)} problem(s) in {folder}:", err=True)
+def _reject(folder: Path, error: BundleError, headline: str = "Nothing was imported") -> NoReturn:
+    """Print every problem of a rejected bundle and exit 2."""
+    click.echo(f"{headline}: {len(error.problems)} problem(s) in {folder}:", err=True)
     for problem in error.problems:
         click.echo(f"  {problem}", err=True)
     sys.exit(EXIT_BAD_INPUT)
@@ -180,6 +181,42 @@ def import_cmd(ctx: click.Context, folder: Path, geocoder: str | None, force: bo
         report = import_folder(engine, folder, geocoder, force=force)
     echo_import_report(report)
     click.echo(f"  took {time.perf_counter() - started:.1f} s")
+
+
+@cli.command("check")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--geocoder", envvar="WBL_GEOCODER", help="Geocoder URL, as for `wbl import`.")
+@click.pass_context
+def check_cmd(ctx: click.Context, folder: Path, geocoder: str | None) -> None:
+    """Check the term bundle in FOLDER as `wbl import` would, without importing it.
+
+    Exit code 0 when it would import cleanly, 2 with every problem listed when not.
+    Addresses it looks up are kept in the database's geocode cache.
+    """
+    if not folder.is_dir():
+        raise click.BadParameter(f"{folder} is not a folder", param_hint="FOLDER")
+    try:
+        locator_source = geocoder_from_url(geocoder)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--geocoder") from exc
+    rejected: BundleError | None = None
+    with open_database(ctx) as engine, transaction(engine) as session:
+        try:
+            prepared = prepare_import(folder, AddressLocator(session, locator_source))
+        except BundleError as exc:
+            rejected = exc
+    if rejected is not None:
+        _reject(folder, rejected, "The bundle would not import")
+    bundle = prepared.bundle
+    click.echo(
+        f"{folder}: term {bundle.term.name!r} would import cleanly: "
+        f"{len(bundle.students)} students, {len(bundle.hosts)} hosts, "
+        f"{len(bundle.opportunities)} opportunities "
+        f"({sum(len(v) for v in bundle.slots.values())} slots), "
+        f"{len(bundle.preferences)} preferences, {len(bundle.reviews)} host reviews."
+    )
+    for row in prepared.located:
+        click.echo(f"  {row}")
 
 
 @cli.command("export")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.bundles import (
     HOSTS_CSV,
@@ -16,7 +19,7 @@ from tests.bundles import (
     write_broken_bundle,
     write_tiny_bundle,
 )
-from wbl.bundle import BundleError, bundle_files, read_bundle, write_bundle
+from wbl.bundle import BundleError, bundle_files, check_bundle, read_bundle, write_bundle
 
 
 def _problems(folder: Path) -> list[str]:
@@ -150,3 +153,39 @@ def test_write_bundle_round_trips_files(tmp_path: Path) -> None:
     assert again == bundle
     assert bundle_files(again) == bundle_files(bundle)
     assert not list((tmp_path / "out").glob(".wbl-export-*"))  # staging folder cleaned up
+
+
+_FILES = ["term.toml", "students.csv", "hosts.csv", "opportunities.csv", "preferences.csv",
+          "host_reviews.csv"]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    target=st.sampled_from(_FILES),
+    garbage=st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=300),
+        st.lists(st.text(alphabet=',"\n;:-|0123456789abcTS ', max_size=40), max_size=8).map(
+            "\n".join
+        ),
+    ),
+    keep_header=st.booleans(),
+)
+def test_check_bundle_garbage_never_crashes(
+    target: str, garbage: object, keep_header: bool
+) -> None:
+    """Whatever a file holds, the reader answers with located problems, never a traceback."""
+    with tempfile.TemporaryDirectory() as tmp:
+        original = {"term.toml": TERM_TOML, "students.csv": STUDENTS_CSV,
+                    "hosts.csv": HOSTS_CSV, "opportunities.csv": OPPORTUNITIES_CSV,
+                    "preferences.csv": PREFERENCES_CSV}.get(target, "")  # fmt: skip
+        data = garbage if isinstance(garbage, bytes) else str(garbage).encode()
+        if keep_header and target.endswith(".csv") and original:
+            data = original.splitlines(keepends=True)[0].encode() + data
+        folder = write_tiny_bundle(Path(tmp), **{target.replace(".", "_"): data})
+        bundle, problems = check_bundle(folder)
+        for problem in problems:
+            assert problem.file in _FILES or problem.file.startswith("calendars/")
+            assert problem.message and "Traceback" not in problem.message
+        if not problems:
+            assert bundle.term.name  # a clean bundle is a usable one

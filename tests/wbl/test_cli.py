@@ -152,7 +152,7 @@ def test_cli_generate_writes_importable_bundle(tmp_path: Path) -> None:
 def test_cli_every_command_has_help() -> None:
     runner = CliRunner()
     top = runner.invoke(cli, ["--help"])
-    for command in ("init-db", "import", "export", "generate", "demo", "serve", "summary"):
+    for command in ("init-db", "import", "check", "export", "generate", "demo", "serve", "summary"):
         assert command in top.stdout
         result = runner.invoke(cli, [command, "--help"])
         assert result.exit_code == 0, command
@@ -201,3 +201,16 @@ def test_cli_rejected_import_keeps_geocode_cache(db_url: str, tmp_path: Path) ->
     finally:
         engine.dispose()
     assert cached == ["3210 race st, denver, co 80205"]
+
+
+def test_cli_check_reports_without_writing(db_url: str, tmp_path: Path) -> None:
+    good = _run(db_url, "check", str(write_tiny_bundle(tmp_path / "good")))
+    assert good.exit_code == 0, good.output
+    assert "term 'Tiny Term' would import cleanly: 3 students, 2 hosts, 3 opportunities " in (
+        good.stdout
+    )
+    assert "(4 slots), 4 preferences, 3 host reviews." in good.stdout
+    bad = _run(db_url, "check", str(write_broken_bundle(tmp_path / "bad")))
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith("The bundle would not import: 14 problem(s) in ")
+    assert _term_count(db_url) == 0
