@@ -22,8 +22,8 @@ serve: $(STAMP)
 	$(BIN)/wbl serve --sample
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --check --no-cache .
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

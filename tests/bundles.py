@@ -79,22 +79,17 @@ def write_tiny_bundle(folder: Path, **replace: str | bytes | None) -> Path:
 
 def write_broken_bundle(folder: Path) -> Path:
     """The tiny bundle with one of each kind of mistake a coordinator makes (see test_bundle)."""
-    students = (
-        STUDENTS_CSV.replace("S2,Ben", "S1,Ben")  # duplicate id
-        .replace("2010-03-02", "2010-02-30")  # bad date
-        .replace("39.7392,-104.9903", "97.5,-104.9903")  # latitude out of range
-        .replace(",car,", ",hovercraft,")  # unknown transport
-    )
-    opportunities = (
-        OPPORTUNITIES_CSV.replace(
-            "2027-02-17 09:00-12:00", "every other Tuesday"
-        ).replace("O3,H2,micro_internship", "O3,H9,apprenticeship")  # schedule  # unknown kind
-    )
-    preferences = (
-        PREFERENCES_CSV.replace("S1,O2,2", "S1,O2,0").replace(  # rank not positive
-            "S2,O3,1", "S9,O3,1"
-        )  # unknown id
-    )
+    students = STUDENTS_CSV
+    students = students.replace("S2,Ben", "S1,Ben")  # duplicate id
+    students = students.replace("2010-03-02", "2010-02-30")  # bad date
+    students = students.replace("39.7392,-104.9903", "97.5,-104.9903")  # latitude out of range
+    students = students.replace(",car,", ",hovercraft,")  # unknown transport
+    opportunities = OPPORTUNITIES_CSV
+    opportunities = opportunities.replace("2027-02-17 09:00-12:00", "every other Tuesday")
+    opportunities = opportunities.replace("O3,H2,micro_internship", "O3,H9,apprenticeship")
+    preferences = PREFERENCES_CSV
+    preferences = preferences.replace("S1,O2,2", "S1,O2,0")  # rank not positive
+    preferences = preferences.replace("S2,O3,1", "S9,O3,1")  # unknown id
     return write_tiny_bundle(
         folder,
         term_toml=TERM_TOML.encode() + "# caf\xe9\n".encode("latin-1"),  # not UTF-8
