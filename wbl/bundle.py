@@ -439,14 +439,20 @@ class _Row:
     def items(self, column: str) -> tuple[str, ...]:
         return tuple(x.strip() for x in self.values.get(column, "").split(";") if x.strip())
 
-    def coordinates(self, lat_col: str, lon_col: str) -> tuple[float | None, float | None]:
+    def location(
+        self, lat_col: str, lon_col: str, address_col: str
+    ) -> tuple[float | None, float | None, str]:
+        """Coordinates and address: both coordinates or neither, and an address without them."""
         lat = self.real(lat_col, low=-90, high=90, what="a latitude between -90 and 90")
         lon = self.real(lon_col, low=-180, high=180, what="a longitude between -180 and 180")
+        address = self.text(address_col, max_len=500)
         given_lat, given_lon = bool(self.values.get(lat_col)), bool(self.values.get(lon_col))
         if given_lat != given_lon:
             blank, given = (lon_col, lat_col) if given_lat else (lat_col, lon_col)
             self.bad(blank, f"is blank while {given} is given; give both or neither")
-        return lat, lon
+        elif not given_lat and not address:
+            self.bad(address_col, f"is required when {lat_col} and {lon_col} are blank")
+        return lat, lon, address
 
 
 def _unique(
@@ -586,10 +592,7 @@ def check_bundle(folder: Path | str) -> tuple[Bundle, list[Problem]]:
         row = _Row(STUDENTS_FILE, line, values, out)
         code = row.text("student_id", required=True, max_len=64)
         fresh = bool(code) and _unique(STUDENTS_FILE, "student_id", line, code, student_lines, out)
-        lat, lon = row.coordinates("origin_lat", "origin_lon")
-        address = row.text("origin_address", max_len=500)
-        if lat is None and lon is None and not address and not row.values.get("origin_lat"):
-            row.bad("origin_address", "is required when origin_lat and origin_lon are blank")
+        lat, lon, address = row.location("origin_lat", "origin_lon", "origin_address")
         available = row.text("available", max_len=500)
         try:
             parse_windows(available)
@@ -626,10 +629,7 @@ def check_bundle(folder: Path | str) -> tuple[Bundle, list[Problem]]:
         row = _Row(HOSTS_FILE, line, values, out)
         code = row.text("host_id", required=True, max_len=64)
         fresh = bool(code) and _unique(HOSTS_FILE, "host_id", line, code, host_lines, out)
-        lat, lon = row.coordinates("lat", "lon")
-        address = row.text("address", max_len=500)
-        if lat is None and lon is None and not address and not row.values.get("lat"):
-            row.bad("address", "is required when lat and lon are blank")
+        lat, lon, address = row.location("lat", "lon", "address")
         host = HostRow(
             code=code,
             name=row.text("name", required=True),
