@@ -347,9 +347,11 @@ _SLOT_COLUMNS = (
 )  # fmt: skip
 
 
-def _plan_key(position: int, plan: SlotPlan) -> tuple[Any, ...]:
-    return (position, plan.label, plan.flexible, plan.span_start, plan.span_end,
-            plan.weekly_hours, plan.total_hours, plan.sessions)  # fmt: skip
+def _slot_values(position: int, plan: SlotPlan) -> dict[str, Any]:
+    """A slot row's columns (``_SLOT_COLUMNS``, in order) for the ``position``-th plan."""
+    values = (position, plan.label, plan.flexible, plan.span_start, plan.span_end,
+              plan.weekly_hours, plan.total_hours)  # fmt: skip
+    return dict(zip(_SLOT_COLUMNS, values, strict=True))
 
 
 def _sync_slots(
@@ -381,7 +383,10 @@ def _sync_slots(
     stale: list[int] = []
     fresh: list[tuple[int, int, SlotPlan]] = []
     for code, opp_id in opp_ids.items():
-        wanted = [_plan_key(i, p) for i, p in enumerate(plans.get(str(code), ()))]
+        wanted = [
+            (*_slot_values(i, p).values(), p.sessions)
+            for i, p in enumerate(plans.get(str(code), ()))
+        ]
         current = stored.get(opp_id, [])
         if [(*key[:-1], tuple(key[-1])) for _, key in current] == wanted:
             changes.unchanged += len(wanted)
@@ -395,14 +400,9 @@ def _sync_slots(
         session,
         Slot,
         ("opportunity_id", "position"),
-        [
-            {"opportunity_id": opp_id, "position": i, "label": p.label, "flexible": p.flexible,
-             "span_start": p.span_start, "span_end": p.span_end,
-             "weekly_hours": p.weekly_hours, "total_hours": p.total_hours}
-            for opp_id, i, p in fresh
-        ],
+        [{"opportunity_id": opp_id, **_slot_values(i, p)} for opp_id, i, p in fresh],
         in_term,
-    )  # fmt: skip
+    )
     sessions = [
         {"slot_id": slot_ids[(opp_id, i)], "start": start, "end": end}
         for opp_id, i, plan in fresh
