@@ -16,6 +16,7 @@ generator's output for 400 students, seed 2027, and a test keeps it that way.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import unicodedata
 from bisect import bisect_right
@@ -37,6 +38,7 @@ from wbl.bundle import (
     REVIEW_COLUMNS,
     STUDENT_COLUMNS,
 )
+from wbl.rules import Rules
 
 TIMEZONE = "America/Denver"
 TERM_START = date(2027, 1, 25)
@@ -49,18 +51,11 @@ DEFAULT_SEED = 0
 LAT_RANGE = (39.60, 39.85)
 LON_RANGE = (-105.10, -104.70)
 
-RULES: dict[str, Any] = {
-    "max_job_shadows": 2,
-    "max_internships": 1,
-    "max_micro_internships": 1,
-    "max_travel_min": 45,
-    "weekly_hours_cap_under_16": 18,
-    "background_check_for_minors": True,
-    "place_unranked": True,
-    "mode": "welfare",
-    "time_limit_s": 30,
-    "priority": {"first_gen": 3, "low_income": 3, "no_prior_wbl": 2, "ell": 1, "iep": 1},
-}
+# The term's rules: the defaults, a shorter solve, and priority weights for the equity flags.
+RULES = Rules(
+    time_limit_s=30,
+    priority={"first_gen": 3, "low_income": 3, "no_prior_wbl": 2, "ell": 1, "iep": 1},
+)
 
 HOSTS_PER_STUDENT = 0.3
 OPPORTUNITIES_PER_STUDENT = 0.625
@@ -1304,9 +1299,7 @@ def _text(value: object) -> str:
 
 
 def _write_term(path: Path, name: str, seed: int) -> None:
-    rules = {k: v for k, v in RULES.items() if k != "priority"}
-    rules["seed"] = seed
-    rules["priority"] = dict(RULES["priority"])
+    rules = dataclasses.replace(RULES, seed=seed).to_toml()
     term = {"name": name, "start": TERM_START, "end": TERM_END, "timezone": TIMEZONE}
     term["rules"] = rules
     path.write_text(tomli_w.dumps(term), encoding="utf-8", newline="\n")
