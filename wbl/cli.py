@@ -28,6 +28,7 @@ from wbl.geocode import AddressLocator, geocoder_from_url
 from wbl.models import Term
 from wbl.services.bundles import (
     ImportReport,
+    PreparedImport,
     TermNotFound,
     export_term,
     get_term,
@@ -131,10 +132,17 @@ def _reject(folder: Path, error: BundleError, headline: str = "Nothing was impor
     sys.exit(EXIT_BAD_INPUT)
 
 
-def import_folder(
-    engine: Engine, folder: Path, geocoder_url: str | None, *, force: bool = False
-) -> ImportReport:
-    """Import a bundle, or print every problem and exit 2 with nothing written.
+def _existing_folder(_ctx: click.Context, _param: click.Parameter, value: Path) -> Path:
+    """Argument check, run before any command touches the database."""
+    if not value.is_dir():
+        raise click.BadParameter(f"{value} is not a folder")
+    return value
+
+
+def prepare_folder(
+    engine: Engine, folder: Path, geocoder_url: str | None, headline: str = "Nothing was imported"
+) -> PreparedImport:
+    """Validate and locate a bundle, or print every problem under ``headline`` and exit 2.
 
     Addresses are located in a transaction of their own, committed even when the bundle is
     rejected, so that fixing a typo does not mean waiting for a rate-limited geocoder again.
@@ -146,11 +154,17 @@ def import_folder(
     rejected: BundleError | None = None
     with transaction(engine) as session:
         try:
-            prepared = prepare_import(folder, AddressLocator(session, geocoder))
+            return prepare_import(folder, AddressLocator(session, geocoder))
         except BundleError as exc:
             rejected = exc
-    if rejected is not None:
-        _reject(folder, rejected)
+    _reject(folder, rejected, headline)
+
+
+def import_folder(
+    engine: Engine, folder: Path, geocoder_url: str | None, *, force: bool = False
+) -> ImportReport:
+    """Import a bundle, or print every problem and exit 2 with nothing written."""
+    prepared = prepare_folder(engine, folder, geocoder_url)
     try:
         with transaction(engine) as session:
             return store_bundle(session, prepared, force=force)
@@ -159,7 +173,9 @@ def import_folder(
 
 
 @cli.command("import")
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.argument(
+    "folder", type=click.Path(file_okay=False, path_type=Path), callback=_existing_folder
+)
 @click.option(
     "--geocoder",
     envvar="WBL_GEOCODER",
@@ -174,8 +190,6 @@ def import_folder(
 @click.pass_context
 def import_cmd(ctx: click.Context, folder: Path, geocoder: str | None, force: bool) -> None:
     """Import the term bundle in FOLDER (all or nothing; re-importing updates in place)."""
-    if not folder.is_dir():
-        raise click.BadParameter(f"{folder} is not a folder", param_hint="FOLDER")
     started = time.perf_counter()
     with open_database(ctx) as engine:
         report = import_folder(engine, folder, geocoder, force=force)
@@ -184,7 +198,9 @@ def import_cmd(ctx: click.Context, folder: Path, geocoder: str | None, force: bo
 
 
 @cli.command("check")
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.argument(
+    "folder", type=click.Path(file_okay=False, path_type=Path), callback=_existing_folder
+)
 @click.option("--geocoder", envvar="WBL_GEOCODER", help="Geocoder URL, as for `wbl import`.")
 @click.pass_context
 def check_cmd(ctx: click.Context, folder: Path, geocoder: str | None) -> None:
@@ -193,20 +209,8 @@ def check_cmd(ctx: click.Context, folder: Path, geocoder: str | None) -> None:
     Exit code 0 when it would import cleanly, 2 with every problem listed when not.
     Addresses it looks up are kept in the database's geocode cache.
     """
-    if not folder.is_dir():
-        raise click.BadParameter(f"{folder} is not a folder", param_hint="FOLDER")
-    try:
-        locator_source = geocoder_from_url(geocoder)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--geocoder") from exc
-    rejected: BundleError | None = None
-    with open_database(ctx) as engine, transaction(engine) as session:
-        try:
-            prepared = prepare_import(folder, AddressLocator(session, locator_source))
-        except BundleError as exc:
-            rejected = exc
-    if rejected is not None:
-        _reject(folder, rejected, "The bundle would not import")
+    with open_database(ctx) as engine:
+        prepared = prepare_folder(engine, folder, geocoder, "The bundle would not import")
     bundle = prepared.bundle
     click.echo(
         f"{folder}: term {bundle.term.name!r} would import cleanly: "
