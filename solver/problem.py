@@ -64,6 +64,10 @@ class Arc:
     # Weekly-hours cap, in minutes, that applies to the student when taking this slot (it
     # depends on their age on the slot's first day); None: no cap.
     weekly_cap: int | None = None
+    # The host's rank of the student for this slot's opportunity (host_reviews.csv, 1 is
+    # best, ties already broken by the seeded lottery); None: the host did not rank them,
+    # which puts them after every ranked student (stable mode only).
+    host_rank: int | None = None
 
 
 @dataclass(frozen=True)
