@@ -82,6 +82,9 @@ class Problem:
     max_per_kind: tuple[int, int, int] = (2, 1, 1)
     # (student, slot) pairs that must be in the result.
     pins: tuple[tuple[int, int], ...] = field(default=())
+    # The placements of the previous solve, for a re-solve that moves as few students as it
+    # can; empty for a first solve.
+    previous: tuple[tuple[int, int], ...] = field(default=())
 
 
 @dataclass(frozen=True)
