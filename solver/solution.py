@@ -12,10 +12,6 @@ from typing import Any
 
 OPTIMAL, FEASIBLE, INFEASIBLE, TIMED_OUT = "optimal", "feasible", "infeasible", "timed_out"
 
-LEVELS = ("placed", "preference", "travel")
-"""The objective levels, in order: priority-weighted students placed (maximised), preference
-score with spread (maximised), then travel minutes less the new-cluster bonus (minimised)."""
-
 
 @dataclass(frozen=True)
 class Stage:
@@ -40,8 +36,11 @@ class Solution:
 
     status: str
     assignments: tuple[tuple[int, int], ...]  # sorted (student, slot) pairs
-    objective: tuple[int, ...]  # one value per level of LEVELS reached
-    bound: tuple[int, ...]  # best proven bound per level, same order
+    # One value per objective level, named in ``levels`` (see solver.objective): placed,
+    # [kept,] preference, travel. ``bound`` is the best proven bound of each, same order.
+    levels: tuple[str, ...]
+    objective: tuple[int, ...]
+    bound: tuple[int, ...]
     wall_s: float
     stages: tuple[Stage, ...] = ()
     # Students with no placement, sorted.
