@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -36,9 +36,10 @@ class FlowError(RuntimeError):
 
 @dataclass(frozen=True)
 class FlowResult:
-    """The arcs a flow uses, as (student, slot) pairs, sorted."""
+    """The arcs a flow uses, as (student, slot) pairs, sorted, and any extra seats used."""
 
     assignments: tuple[tuple[int, int], ...]
+    extra_seats: dict[int, int] = field(default_factory=dict)  # slot id -> seats beyond capacity
 
 
 def solve_flow(
@@ -48,6 +49,7 @@ def solve_flow(
     travel: bool,
     excluded: Collection[tuple[int, int]] = (),
     bonus: Collection[tuple[int, int]] = (),
+    extra_seats: bool = False,
 ) -> FlowResult:
     """The lexicographically best flow placement (priority-weighted placed, then preference).
 
@@ -55,7 +57,9 @@ def solve_flow(
     relaxation). ``travel`` adds travel minutes as a tie-breaker below preference; it is
     not lexicographic across the whole sum, so use it for hints, not bounds. ``excluded``
     arcs are left out; ``bonus`` arcs (previous placements in a re-solve) are preferred just
-    below level 1. Pins are placed first and use up capacity.
+    below level 1. Pins are placed first and use up capacity. ``extra_seats`` lets every
+    slot take more students than its capacity at a price below one placement (so a seat is
+    added only where it places someone) and reports where that happened.
     """
     scale = scale_of(problem)
     excluded = set(excluded)
@@ -92,6 +96,7 @@ def solve_flow(
     caps: list[int] = []
     costs: list[int] = []
     arc_of_edge: dict[int, tuple[int, int]] = {}
+    extra_edge: dict[int, int] = {}
 
     def edge(tail: int, head: int, cap: int, cost: int) -> int:
         tails.append(tail)
@@ -118,6 +123,8 @@ def solve_flow(
             edge(slot_node[slot_id], host_node[slot.host], room, 0)
         else:
             edge(slot_node[slot_id], sink, room, 0)
+        if extra_seats:
+            extra_edge[edge(slot_node[slot_id], sink, len(problem.students), level1 // 2)] = slot_id
 
     weights = {s.id: s.weight for s in problem.students}
     supply = 0
@@ -194,7 +201,11 @@ def solve_flow(
     edges = np.fromiter(arc_of_edge, dtype=np.int64, count=len(arc_of_edge))
     used = flow.flows(edges) if len(edges) else np.zeros(0, dtype=np.int64)
     chosen = [arc_of_edge[int(e)] for e, f in zip(edges, used, strict=True) if f > 0]
-    return FlowResult(tuple(sorted(set(chosen) | set(pins))))
+    extra: dict[int, int] = {}
+    for e, slot_id in extra_edge.items():
+        if (used_seats := int(flow.flow(e))) > 0:
+            extra[slot_id] = used_seats
+    return FlowResult(tuple(sorted(set(chosen) | set(pins))), extra)
 
 
 def _max_travel(problem: Problem) -> int:
