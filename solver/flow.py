@@ -50,6 +50,7 @@ def solve_flow(
     excluded: Collection[tuple[int, int]] = (),
     bonus: Collection[tuple[int, int]] = (),
     extra_seats: bool = False,
+    single: bool = False,
 ) -> FlowResult:
     """The lexicographically best flow placement (priority-weighted placed, then preference).
 
@@ -59,7 +60,11 @@ def solve_flow(
     arcs are left out; ``bonus`` arcs (previous placements in a re-solve) are preferred just
     below level 1. Pins are placed first and use up capacity. ``extra_seats`` lets every
     slot take more students than its capacity at a price below one placement (so a seat is
-    added only where it places someone) and reports where that happened.
+    added only where it places someone) and reports where that happened. ``single`` gives
+    each unpinned student at most one placement: for the priority-weighted placed count
+    (level 1) nothing more matters, and with one placement per student the host caps count
+    distinct students exactly, so with ``host_caps`` this is an exact bound on level 1
+    (only groups are left out).
     """
     scale = scale_of(problem)
     excluded = set(excluded)
@@ -149,7 +154,9 @@ def solve_flow(
         arcs = [a for a in arcs if slots[a.slot].kind in room_per_kind]
         if not arcs:
             continue
-        units = min(len(arcs), sum(room_per_kind.values()))
+        if single and pinned:
+            continue  # already placed; level 1 gains nothing from more
+        units = 1 if single else min(len(arcs), sum(room_per_kind.values()))
         node = next_node
         next_node += 1
         already = len(pinned)

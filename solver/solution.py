@@ -53,12 +53,15 @@ class Solution:
     metrics: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def gap(self) -> float:
-        """Relative gap of the levels after the first, 0.0 when they are proven optimal.
+    def gap(self) -> float | None:
+        """Relative gap of the levels after the first, 0.0 when they are proven optimal;
+        None when some level has no bound (stable mode optimises none of them).
 
         The first level (students placed) is reported separately by :attr:`placed_proven`;
         a gap over a total dominated by it would hide how far the rest may be from optimal.
         """
+        if len(self.bound) != len(self.objective):
+            return None
         worst = 0.0
         for value, bound in zip(self.objective[1:], self.bound[1:], strict=False):
             worst = max(worst, abs(bound - value) / max(1, abs(bound)))

@@ -66,11 +66,15 @@ def solve(
 
     relaxed = solve_flow(problem, host_caps=False, travel=False)
     relaxed_values = evaluate(problem, relaxed.assignments)
+    # One placement per student with host caps: the exact level-1 bound but for groups.
+    placed_bound = evaluate(
+        problem, solve_flow(problem, host_caps=True, travel=False, single=True).assignments
+    )[0]
     incumbent, repair_rounds = _hint(problem)
     values = evaluate(problem, incumbent)
 
     # Known upper bounds per level (maximised levels) from the relaxation; see module doc.
-    known: dict[str, int] = {"placed": relaxed_values[0]}
+    known: dict[str, int] = {"placed": placed_bound}
     if problem.previous:
         known["kept"] = len(set(problem.previous) & arcs)
 
