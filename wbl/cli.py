@@ -21,11 +21,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from solver.solve import Progress
 from wbl.bundle import BundleError
 from wbl.db import DEFAULT_SQLITE_PATH, database_url, ensure_schema, make_engine, transaction
 from wbl.generate import generate_bundle
 from wbl.geocode import AddressLocator, geocoder_from_url
-from wbl.models import Term
+from wbl.models import SolveRun, Term
 from wbl.services.bundles import (
     ImportReport,
     PreparedImport,
@@ -35,6 +36,9 @@ from wbl.services.bundles import (
     prepare_import,
     store_bundle,
 )
+from wbl.services.exports import export_outcome
+from wbl.services.outcome import compute_outcome, format_outcome, latest_run
+from wbl.services.solving import SolveOptions, SolveOptionsError, solve_term
 from wbl.services.summary import format_summary, summarize_term
 
 SAMPLE_TERM = Path(__file__).resolve().parent.parent / "fixtures" / "sample-term"
@@ -234,9 +238,13 @@ def check_cmd(ctx: click.Context, folder: Path, geocoder: str | None) -> None:
 )
 @click.pass_context
 def export_cmd(ctx: click.Context, term: str, out: Path) -> None:
-    """Write term TERM (its name) as a term bundle into --out."""
+    """Write term TERM (its name) as a term bundle into --out; once solved, also
+    placements.csv, unplaced.csv, calendars/ and report.html."""
     with open_database(ctx) as engine, _user_errors(), transaction(engine) as session:
         files = export_term(session, term, out)
+        found = get_term(session, term)
+        if latest_run(session, found) is not None:
+            files += export_outcome(session, found, out)
     click.echo(f"Wrote {len(files)} files to {out}")
 
 
@@ -292,13 +300,29 @@ def generate_cmd(out_dir: Path, students: int, seed: int, name: str | None) -> N
     show_default="the sample term",
     help="Term bundle to load.",
 )
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_SQLITE_PATH.parent / "demo-export",
+    show_default=True,
+    help="Folder for the exported placements, calendars and report.html.",
+)
+@click.option(
+    "--time-limit",
+    "time_limit",
+    type=click.FloatRange(min=0.1),
+    default=15.0,
+    show_default=True,
+    help="Seconds for the solve (the sample term's own rule allows 30).",
+)
 @click.pass_context
-def demo_cmd(ctx: click.Context, bundle: Path) -> None:
-    """Load the sample term into a fresh SQLite database and summarise it.
+def demo_cmd(ctx: click.Context, bundle: Path, out: Path, time_limit: float) -> None:
+    """Load the sample term into a fresh SQLite database, solve it, export and report.
 
     Uses instance/demo.sqlite3 (replaced each run) unless --db or WBL_DATABASE_URL says
     otherwise.
     """
+    started = time.perf_counter()
     if not ctx.obj["db_given"]:
         path = DEFAULT_SQLITE_PATH.parent / "demo.sqlite3"
         for leftover in path.parent.glob(path.name + "*"):
@@ -308,11 +332,96 @@ def demo_cmd(ctx: click.Context, bundle: Path) -> None:
         report = import_folder(engine, bundle, None)
         echo_import_report(report)
         with transaction(engine) as session:
-            summary = summarize_term(session, get_term(session, report.term))
+            term = get_term(session, report.term)
+            click.echo("")
+            click.echo(format_summary(summarize_term(session, term)))
+            click.echo("")
+            click.echo(f"Solving {term.name} ({time_limit:g} s limit, 2 workers)...")
+            run = solve_term(session, term, SolveOptions(time_limit_s=time_limit), _echo_progress)
+        with transaction(engine) as session:
+            term = get_term(session, report.term)
+            files = export_outcome(session, term, out)
+            click.echo(_run_line(run))
+            click.echo("")
+            click.echo(format_outcome(compute_outcome(session, term)))
     click.echo("")
-    click.echo(format_summary(summary))
-    click.echo("")
+    click.echo(f"Wrote {len(files)} files to {out} (open {out / 'report.html'})")
     click.echo(f"Database: {_safe_url(ctx.obj['db_url'])}")
+    click.echo(f"Demo took {time.perf_counter() - started:.1f} s")
+
+
+@cli.command("solve")
+@click.argument("term")
+@click.option(
+    "--time-limit",
+    "time_limit",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Seconds for the whole solve (default: the term's time_limit_s).",
+)
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Solver threads."
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["welfare", "stable"]),
+    default=None,
+    help="welfare: best placements for everyone; stable: no blocking pairs (default: the term's).",
+)
+@click.option(
+    "--keep-published",
+    is_flag=True,
+    help="Re-solve: keep published, pinned and (where possible) proposed placements; "
+    "place newcomers moving as few students as possible.",
+)
+@click.option("--quiet", is_flag=True, help="No progress lines, only the outcome.")
+@click.pass_context
+def solve_cmd(
+    ctx: click.Context,
+    term: str,
+    time_limit: float | None,
+    workers: int,
+    mode: str | None,
+    keep_published: bool,
+    quiet: bool,
+) -> None:
+    """Solve the placement of term TERM and store it as proposed placements.
+
+    Published, confirmed and pinned placements are never changed.
+    """
+    options = SolveOptions(
+        time_limit_s=time_limit, workers=workers, mode=mode, keep_published=keep_published
+    )
+    with open_database(ctx) as engine, _user_errors(), transaction(engine) as session:
+        found = get_term(session, term)
+        run = solve_term(session, found, options, None if quiet else _echo_progress)
+        click.echo(_run_line(run))
+        click.echo("")
+        click.echo(format_outcome(compute_outcome(session, found)))
+
+
+def _echo_progress(progress: Progress) -> None:
+    gap = abs(progress.bound - progress.objective) / max(1.0, abs(progress.bound))
+    click.echo(
+        f"  {progress.elapsed_s:6.1f} s  {progress.level:<10}  objective {progress.objective:,.0f}"
+        f"  bound {progress.bound:,.0f}  gap {gap:.2%}"
+    )
+
+
+def _run_line(run: SolveRun) -> str:
+    metrics = run.metrics or {}
+    proven = (
+        "placed count proven optimal" if metrics.get("placed_proven") else "placed count not proven"
+    )
+    gap = f", gap on the rest {run.gap:.2%}" if run.gap is not None else ""
+    extra = ""
+    if metrics.get("moved") is not None:
+        extra += f", {metrics['moved']} moved"
+    if metrics.get("blocking_pairs") is not None:
+        extra += f", {metrics['blocking_pairs']} blocking pairs"
+    return f"Solve {run.status.value} in {run.wall_time_s or 0:.1f} s ({proven}{gap}{extra})" + (
+        f": {run.message}" if run.message else ""
+    )
 
 
 @contextmanager
@@ -321,6 +430,8 @@ def _user_errors() -> Iterator[None]:
         yield
     except TermNotFound as exc:
         raise click.ClickException(str(exc)) from exc
+    except SolveOptionsError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -179,6 +179,17 @@ def test_cli_demo_loads_sample_term(tmp_path: Path) -> None:
     assert "approximated by ZIP-code centroid" in done.stdout
     for kind in ("job shadows", "internships", "micro-internships"):
         assert kind in done.stdout
+    # The outcome a coordinator reads: placed, choices, travel, equity, unplaced, files.
+    for line in (
+        "Placed ",
+        "Top-3 choice:",
+        "Mean rank",
+        "Travel: median",
+        "placement rate by flag",
+    ):
+        assert line in done.stdout
+    assert (tmp_path / "instance" / "demo-export" / "report.html").is_file()
+    assert (tmp_path / "instance" / "demo-export" / "placements.csv").is_file()
 
 
 def test_cli_rejected_import_keeps_geocode_cache(db_url: str, tmp_path: Path) -> None:
