@@ -29,7 +29,7 @@ from ortools.sat.python import cp_model
 
 from solver.flow import solve_flow
 from solver.model import PlacementModel
-from solver.objective import evaluate, level_names, scale_of
+from solver.objective import better, evaluate, level_names, scale_of
 from solver.problem import INTERNSHIP, Arc, Params, Problem, SlotSpec
 from solver.solution import FEASIBLE, INFEASIBLE, OPTIMAL, TIMED_OUT, Solution, Stage
 
@@ -103,8 +103,10 @@ def solve(
         )
         stages.append(stage)
         if found is not None:
-            incumbent = found
-            values = evaluate(problem, incumbent)
+            found_values = evaluate(problem, found)
+            # CP-SAT starts from the incumbent, so it is never worse; keep it if it were.
+            if not better(problem, values, found_values):
+                incumbent, values = found, found_values
         proven_all = proven_all and stage.status == OPTIMAL
         _hold(model, level, values[position])
 
