@@ -90,7 +90,7 @@ def solve_term(
     if not options.keep_published:
         problem = replace(problem, previous=())
     solution = _solve(problem, params, progress)
-    explanations = explain_unplaced(problem, solution) if solution.assignments else {}
+    explanations = explain_unplaced(problem, solution)
     suggestions = suggest_seats(problem) if solution.unplaced else []
 
     run = SolveRun(
@@ -138,7 +138,7 @@ def solve_term(
         ],
         **solution.metrics,
     }
-    if solution.status != INFEASIBLE and solution.assignments:
+    if solution.status != INFEASIBLE:
         _store_placements(session, term, run, solution, built)
     return run
 
