@@ -116,7 +116,6 @@ _CHUNK = 256  # students per distance block: 256 x 40,000 slots of float64 is 80
 AGE, GRADE, CONSENT, PERMIT, HAZARD, BACKGROUND, VETO, TRAVEL, WINDOW, CAP = (
     1 << k for k in range(10)
 )
-_ELIGIBILITY = AGE | GRADE | CONSENT | PERMIT | HAZARD | BACKGROUND | CAP
 
 _PINNED_OUT = (PlacementStatus.DECLINED, PlacementStatus.WITHDRAWN)
 _PUBLISHED = (PlacementStatus.PUBLISHED, PlacementStatus.CONFIRMED)
@@ -226,9 +225,15 @@ class _Data:
     host_rank_key: np.ndarray
     host_rank: np.ndarray
     window_texts: dict[tuple[int, int], str] = field(default_factory=dict)
+    # The opportunity's requirements per slot, so rule checks index one array each.
+    x_min_age: np.ndarray = field(init=False)
+    x_min_grade: np.ndarray = field(init=False)
+    x_consent: np.ndarray = field(init=False)
+    x_permit: np.ndarray = field(init=False)
+    x_hazard: np.ndarray = field(init=False)
+    x_unchecked: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        # The opportunity's requirements per slot, so rule checks index one array each.
         opp = self.x_opp
         self.x_min_age = self.o_min_age[opp]
         self.x_min_grade = self.o_min_grade[opp]
@@ -952,113 +957,120 @@ def build_problem(
         if travel is None or type(travel) is StraightLineModel
         else _AnyModel(d, travel)
     )
-    no = d.n_opps
-
-    # Ranked and vetoed pairs, rule by rule: arcs, cuts, and what they add to the tallies.
-    ranked_students = d.pref_key // max(no, 1)
-    ranked_opps = d.pref_key % max(no, 1)
-    veto_students = d.veto_key // max(no, 1)
-    veto_opps = d.veto_key % max(no, 1)
+    # Ranked and vetoed pairs are checked one by one: their arcs, cuts and tally corrections.
+    special = _special_pairs(d, oracle)
     excluded: dict[int, set[int]] = {}
-    for s, o in zip(
-        np.concatenate([ranked_students, veto_students]).tolist(),
-        np.concatenate([ranked_opps, veto_opps]).tolist(),
-        strict=True,
-    ):
+    for s, o in zip(special.students.tolist(), d.x_opp[special.slots].tolist(), strict=True):
         excluded.setdefault(s, set()).add(o)
-    special = np.unique(d.pref_key if not len(d.veto_key) else np.union1d(d.pref_key, d.veto_key))
-    sp_students, sp_slots = _expand(d, special // max(no, 1), special % max(no, 1))
-    sp_minutes = _travel_pairs(d, oracle, sp_students, sp_slots)
-    sp_bits = _failures(d, sp_students, sp_slots, sp_minutes)
-
     tally = _dense_pass(d, oracle, excluded, unranked_limit if rules.place_unranked else 0)
 
-    # Feasible slots of vetoed and ranked pairs (veto aside) are not unranked candidates, and
-    # a vetoed opportunity is not reachable.
-    sp_key = sp_students * max(no, 1) + d.x_opp[sp_slots]
-    ok_but_veto = (sp_bits & ~VETO) == 0
-    np.subtract.at(tally.reach_slots, sp_students[ok_but_veto], 1)
-    vetoed_ok = np.unique(sp_key[ok_but_veto & _member(d.veto_key, sp_key)])
-    np.subtract.at(tally.reach_opps, vetoed_ok // max(no, 1), 1)
-    unranked_before_limit = int(tally.reach_slots.sum()) if rules.place_unranked else 0
+    # The dense pass ignored vetoes and counted ranked pairs too: a vetoed opportunity is not
+    # reachable, and neither vetoed nor ranked slots are unranked candidates.
+    width = max(d.n_opps, 1)
+    ok_but_veto = (special.bits & ~VETO) == 0
+    np.subtract.at(tally.reach_slots, special.students[ok_but_veto], 1)
+    vetoed = np.unique(special.keys[ok_but_veto & _member(d.veto_key, special.keys)])
+    np.subtract.at(tally.reach_opps, vetoed // width, 1)
 
-    # Arcs: ranked pairs that pass, then the kept unranked pairs.
-    is_ranked = _member(d.pref_key, sp_key)
-    good = is_ranked & (sp_bits == 0)
-    arc_students = [sp_students[good]]
-    arc_slots = [sp_slots[good]]
-    arc_minutes = [sp_minutes[good]]
+    # Arcs: ranked pairs that pass, the kept unranked pairs, then what pins and previous
+    # placements need.
+    ranked = _member(d.pref_key, special.keys)
+    good = ranked & (special.bits == 0)
+    parts = [(special.students[good], special.slots[good], special.minutes[good])]
     if tally.kept_students:
-        un_students, un_slots = _expand(
+        students, slots = _expand(
             d, np.array(tally.kept_students, np.int64), np.array(tally.kept_opps, np.int64)
         )
-        un_minutes = _travel_pairs(d, oracle, un_students, un_slots)
-        ok = _failures(d, un_students, un_slots, un_minutes) == 0
-        arc_students.append(un_students[ok])
-        arc_slots.append(un_slots[ok])
-        arc_minutes.append(un_minutes[ok])
-
-    # Cuts: ranked opportunities without a passing slot, best rank first.
-    ranked_cuts: dict[int, list[Cut]] = {int(sid): [] for sid in d.s_id.tolist()}
-    passing = np.zeros(len(sp_key), np.bool_)
-    if len(sp_key):
-        uniq, inverse = np.unique(sp_key, return_inverse=True)
-        any_pass = np.zeros(len(uniq), np.bool_)
-        np.logical_or.at(any_pass, inverse, sp_bits == 0)
-        passing = any_pass[inverse]
-    rank_of = _lookup(d.pref_key, d.pref_rank, sp_key, 0)
-    per_pair: dict[tuple[int, int, int], list[list[str]]] = {}
-    cut = np.flatnonzero(is_ranked & ~passing)
-    late = _late_sessions(d, sp_students[cut], sp_slots[cut], sp_minutes[cut])
-    for i, e in zip(cut.tolist(), late.tolist(), strict=True):
-        s, x = int(sp_students[i]), int(sp_slots[i])
-        per_pair.setdefault((s, int(rank_of[i]), int(d.x_opp[x])), []).append(
-            _reasons(d, s, x, float(sp_minutes[i]), int(sp_bits[i]), e)
-        )
-    for (s, rank, o), reasons in sorted(per_pair.items()):
-        ranked_cuts[int(d.s_id[s])].append(Cut(int(d.o_id[o]), rank, _summarise(reasons)))
-
-    # Pins and previous placements.
+        minutes = _travel_pairs(d, oracle, students, slots)
+        ok = _failures(d, students, slots, minutes) == 0
+        parts.append((students[ok], slots[ok], minutes[ok]))
     warnings: list[str] = []
-    pins, previous, extra = _placements(session, d, oracle, keep_published, warnings)
-    if extra is not None:
-        arc_students.append(extra[0])
-        arc_slots.append(extra[1])
-        arc_minutes.append(extra[2])
+    placed = _placements(session, d, oracle, keep_published, warnings)
+    parts.append((placed.students, placed.slots, placed.minutes))
+    uncapped = placed.students[placed.uncapped] * max(len(d.x_id), 1)
+    uncapped += placed.slots[placed.uncapped]
+    arcs, travel_map = _arcs(d, *(np.concatenate(column) for column in zip(*parts, strict=True)),
+                             np.sort(uncapped))  # fmt: skip
 
-    arcs, travel_map = _arcs(
-        d,
-        np.concatenate(arc_students),
-        np.concatenate(arc_slots),
-        np.concatenate(arc_minutes),
-    )
     problem = Problem(
         students=_student_specs(d),
-        hosts=tuple(HostSpec(int(h), m) for h, m in zip(d.h_id.tolist(), d.h_max, strict=True)),
-        slots=tuple(
-            SlotSpec(
-                id=int(d.x_id[x]),
-                host=int(d.h_id[d.o_host[d.x_opp[x]]]),
-                opportunity=int(d.o_id[d.x_opp[x]]),
-                kind=int(d.o_kind[d.x_opp[x]]),
-                capacity=int(d.o_capacity[d.x_opp[x]]),
-                sessions=d.x_sessions[x],
-                week_minutes=d.x_weeks[x],
-            )
-            for x in np.argsort(d.x_id).tolist()
-        ),
+        hosts=tuple(HostSpec(h, m) for h, m in zip(d.h_id.tolist(), d.h_max, strict=True)),
+        slots=_slot_specs(d),
         arcs=arcs,
         max_per_kind=(rules.max_job_shadows, rules.max_internships, rules.max_micro_internships),
-        pins=pins,
-        previous=previous,
+        pins=placed.pins,
+        previous=placed.previous,
     )
     return BuiltProblem(
         problem=problem,
         travel=travel_map,
-        ranked_cuts=ranked_cuts,
+        ranked_cuts=_cuts(d, special, ranked),
         reachable=dict(zip(d.s_id.tolist(), tally.reach_opps.tolist(), strict=True)),
         warnings=warnings,
-        unranked_before_limit=unranked_before_limit,
+        unranked_before_limit=int(tally.reach_slots.sum()) if rules.place_unranked else 0,
+    )
+
+
+@dataclass
+class _Pairs:
+    """Student-slot pairs checked one by one: travel minutes and the rule bits they break."""
+
+    students: np.ndarray
+    slots: np.ndarray
+    minutes: np.ndarray
+    bits: np.ndarray
+    keys: np.ndarray  # student * n_opps + opportunity
+
+
+def _special_pairs(d: _Data, oracle: _Oracle) -> _Pairs:
+    """Every slot of every ranked or vetoed (student, opportunity)."""
+    width = max(d.n_opps, 1)
+    special = np.union1d(d.pref_key, d.veto_key)
+    students, slots = _expand(d, special // width, special % width)
+    minutes = _travel_pairs(d, oracle, students, slots)
+    bits = _failures(d, students, slots, minutes)
+    return _Pairs(students, slots, minutes, bits, students * width + d.x_opp[slots])
+
+
+def _cuts(d: _Data, pairs: _Pairs, ranked: np.ndarray) -> dict[int, list[Cut]]:
+    """Per student (every one), the ranked opportunities without a passing slot, best rank
+    first, each with its reasons."""
+    cuts: dict[int, list[Cut]] = {sid: [] for sid in d.s_id.tolist()}
+    passing = np.zeros(len(pairs.keys), np.bool_)
+    if len(pairs.keys):
+        uniq, inverse = np.unique(pairs.keys, return_inverse=True)
+        any_pass = np.zeros(len(uniq), np.bool_)
+        np.logical_or.at(any_pass, inverse, pairs.bits == 0)
+        passing = any_pass[inverse]
+    rank_of = _lookup(d.pref_key, d.pref_rank, pairs.keys, 0)
+    rows = np.flatnonzero(ranked & ~passing)
+    late = _late_sessions(d, pairs.students[rows], pairs.slots[rows], pairs.minutes[rows])
+    per_pair: dict[tuple[int, int, int], list[list[str]]] = {}
+    for i, e in zip(rows.tolist(), late.tolist(), strict=True):
+        s, x = int(pairs.students[i]), int(pairs.slots[i])
+        per_pair.setdefault((s, int(rank_of[i]), int(d.x_opp[x])), []).append(
+            _reasons(d, s, x, float(pairs.minutes[i]), int(pairs.bits[i]), e)
+        )
+    for (s, rank, o), reasons in sorted(per_pair.items()):
+        cuts[int(d.s_id[s])].append(Cut(int(d.o_id[o]), rank, _summarise(reasons)))
+    return cuts
+
+
+def _slot_specs(d: _Data) -> tuple[SlotSpec, ...]:
+    opp = d.x_opp
+    host_ids, opp_ids = d.h_id[d.o_host[opp]].tolist(), d.o_id[opp].tolist()
+    kinds, capacities = d.o_kind[opp].tolist(), d.o_capacity[opp].tolist()
+    return tuple(
+        SlotSpec(
+            id=int(d.x_id[x]),
+            host=host_ids[x],
+            opportunity=opp_ids[x],
+            kind=kinds[x],
+            capacity=capacities[x],
+            sessions=d.x_sessions[x],
+            week_minutes=d.x_weeks[x],
+        )
+        for x in np.argsort(d.x_id).tolist()
     )
 
 
@@ -1317,18 +1329,24 @@ def _keep_unranked(
     return [o for _, o in ranked[:limit]]
 
 
+@dataclass
+class _Placed:
+    """Pins and previous placements (database ids), and the arcs they need beyond the
+    candidates: student and slot indices, travel minutes, and whether the weekly cap is
+    lifted (a pin that alone breaks it would otherwise make the whole problem infeasible)."""
+
+    pins: tuple[tuple[int, int], ...] = ()
+    previous: tuple[tuple[int, int], ...] = ()
+    students: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    slots: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    minutes: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    uncapped: np.ndarray = field(default_factory=lambda: np.zeros(0, np.bool_))
+
+
 def _placements(
-    session: Session,
-    d: _Data,
-    oracle: _Oracle,
-    keep_published: bool,
-    warnings: list[str],
-) -> tuple[
-    tuple[tuple[int, int], ...],
-    tuple[tuple[int, int], ...],
-    tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-]:
-    """Pins, previous placements, and the arcs they need beyond the candidates."""
+    session: Session, d: _Data, oracle: _Oracle, keep_published: bool, warnings: list[str]
+) -> _Placed:
+    """Pins (with a warning for each that breaks a rule) and previous placements."""
     rows = session.execute(
         select(Placement.student_id, Placement.slot_id, Placement.status, Placement.pinned)
         .where(Placement.term_id == d.term.id)
@@ -1339,53 +1357,56 @@ def _placements(
     pins: dict[tuple[int, int], str] = {}
     previous: dict[tuple[int, int], None] = {}
     for student_id, slot_id, status, pinned in rows:
-        pair = (student_index.get(student_id), slot_index.get(slot_id))
-        if pair[0] is None or pair[1] is None:
-            continue  # a placement of another term's slot: nothing to keep here
+        s, x = student_index.get(student_id), slot_index.get(slot_id)
+        if s is None or x is None:
+            continue  # a slot of another term: nothing to keep here
         if pinned and status not in _PINNED_OUT:
-            pins.setdefault(pair, "pinned")  # type: ignore[arg-type]
+            pins.setdefault((s, x), "pinned")
         elif keep_published and status in _PUBLISHED:
-            pins.setdefault(pair, status.value)  # type: ignore[arg-type]
+            pins.setdefault((s, x), status.value)
         elif status == PlacementStatus.PROPOSED and not pinned:
-            previous[pair] = None  # type: ignore[index]
-    previous = {p: None for p in previous if p not in pins}
+            previous[s, x] = None
+    previous = {pair: None for pair in previous if pair not in pins}
     pairs = [*pins, *previous]
     if not pairs:
-        return (), (), None
+        return _Placed()
     students = np.array([p[0] for p in pairs], np.int64)
     slots = np.array([p[1] for p in pairs], np.int64)
     minutes = _travel_pairs(d, oracle, students, slots)
     bits = _failures(d, students, slots, minutes)
-    keys = students * d.n_opps + d.x_opp[slots]
-    candidate = (bits == 0) & (_member(d.pref_key, keys) | d.rules.place_unranked)
-    keep = np.zeros(len(pairs), np.bool_)
-    for i, (pair, how) in enumerate(pins.items()):
-        keep[i] = True
+    for i, ((s, x), how) in enumerate(pins.items()):
         if bits[i]:
-            s, x = pair
             reasons = "; ".join(_reasons(d, s, x, float(minutes[i]), int(bits[i])))
             warnings.append(
                 f"{how} placement of {d.s_code[s]} in {d.o_code[d.x_opp[x]]} breaks a rule "
                 f"({reasons}); kept as the coordinator's override"
             )
-    keep[len(pins) :] = candidate[len(pins) :]
+    # Every pin gets its arc; a previous placement only if it is still a candidate.
+    keys = students * d.n_opps + d.x_opp[slots]
+    keep = (bits == 0) & (_member(d.pref_key, keys) | d.rules.place_unranked)
+    keep[: len(pins)] = True
 
     def ids(chosen: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
         return tuple(sorted((int(d.s_id[s]), int(d.x_id[x])) for s, x in chosen))
 
-    return ids(pins), ids(previous), (students[keep], slots[keep], minutes[keep])
+    uncapped = np.zeros(len(pairs), np.bool_)
+    uncapped[: len(pins)] = (bits[: len(pins)] & CAP) != 0
+    return _Placed(
+        ids(pins), ids(previous), students[keep], slots[keep], minutes[keep], uncapped[keep]
+    )
 
 
 def _arcs(
-    d: _Data, students: np.ndarray, slots: np.ndarray, minutes: np.ndarray
+    d: _Data, students: np.ndarray, slots: np.ndarray, minutes: np.ndarray, uncapped: np.ndarray
 ) -> tuple[tuple[Arc, ...], dict[tuple[int, int], float]]:
     """Arc objects (first occurrence of a pair wins), sorted by student and slot id, and their
-    exact travel minutes."""
+    exact travel minutes; ``uncapped`` (student * n_slots + slot, sorted) get no weekly cap."""
     n_slots = max(len(d.x_id), 1)
-    _, first = np.unique(students * n_slots + slots, return_index=True)
+    pair_keys, first = np.unique(students * n_slots + slots, return_index=True)
     s, x, t = students[first], slots[first], minutes[first]
+    lifted = _member(uncapped, pair_keys)
     order = np.lexsort((d.x_id[x], d.s_id[s]))
-    s, x, t = s[order], x[order], t[order]
+    s, x, t, lifted = s[order], x[order], t[order], lifted[order]
     o = d.x_opp[x]
     keys = s * d.n_opps + o
     rank = _lookup(d.pref_key, d.pref_rank, keys, 0)
@@ -1393,17 +1414,20 @@ def _arcs(
     age = _ages(d, s, x)
     under_16, under_18 = _caps(d)
     cap = np.where(age < 16, under_16, np.where(age < 18, under_18, _NO_CAP))
+    cap[lifted] = _NO_CAP
+    # New cluster: (student, the opportunity's cluster) is not among (student, prior cluster).
     cluster_ids: dict[str, int] = {}
-    o_cluster = np.array([cluster_ids.setdefault(c, len(cluster_ids)) for c in d.o_cluster])
+    o_cluster = np.fromiter(
+        (cluster_ids.setdefault(c, len(cluster_ids)) for c in d.o_cluster), np.int64, d.n_opps
+    )
+    width = len(cluster_ids) + 1
     prior = sorted(
-        i * (len(cluster_ids) + 1) + cluster_ids[c]
+        i * width + cluster_ids[c]
         for i, clusters in enumerate(d.s_prior)
         for c in clusters
         if c in cluster_ids
     )
-    new = ~_member(
-        np.array(prior, np.int64), s * (len(cluster_ids) + 1) + o_cluster[o] if len(o) else s
-    )
+    new = ~_member(np.array(prior, np.int64), s * width + o_cluster[o])
     sid, xid = d.s_id.tolist(), d.x_id.tolist()
     arcs = tuple(
         Arc(sid[si], xid[xi], r or None, tm, nc, None if cp == _NO_CAP else cp, hr or None)
