@@ -444,7 +444,8 @@ def test_candidates_pins_keep_published_and_previous(session: Session, tmp_path:
     ]
     # The override lifts the cap on its own arc, or no solution could keep the pin.
     (pinned,) = fresh.arcs_of("FIFTEEN", "FULLTIME")
-    assert pinned.weekly_cap is None
+    assert pinned.weekly_cap is None and pinned.rank == 1
+    assert [c.rank for c in fresh.built.ranked_cuts[view.student["FIFTEEN"]]] == [2]  # AGE16
     assert check_assignments(problem, problem.pins) == []
 
     published = _view(session, term, keep_published=True)
@@ -527,7 +528,6 @@ def test_candidates_unranked_limit_keeps_the_nearest(session: Session, tmp_path:
     assert _kept(everything, "YOU") == ["OFAR", "OMID", "ONEAR", "OREMOTE", "OTWIN"]
     assert everything.built.reachable == view.built.reachable
     assert view.built.unranked_before_limit == 5 + 4
-    assert UNRANKED_LIMIT >= 10
 
 
 LOTTERY_STUDENTS = STUDENT_HEADER + "".join(_student(f"L{k}") for k in range(1, 8))

@@ -28,9 +28,10 @@ The semantics decided here:
 - Pins are placements with ``pinned`` set and a status other than declined or withdrawn, and,
   with ``keep_published``, every published or confirmed placement. A pin always gets an arc;
   one that breaks a per-pair rule is kept as the coordinator's override and named in
-  ``warnings``. ``previous`` is the proposed, unpinned placements; such a pair that still passes
-  every rule keeps its arc even when the unranked limit would have dropped it, so a re-solve
-  can leave the student where they are.
+  ``warnings`` (one that alone breaks the weekly cap gets no cap on its arc, or no solution
+  could keep it). ``previous`` is the proposed, unpinned placements; such a pair that still
+  passes every rule keeps its arc even when the unranked limit would have dropped it, so a
+  re-solve can leave the student where they are.
 
 Deliberate modelling limit (``unranked_limit``): with ``place_unranked`` every feasible
 opportunity a student did not rank is a candidate too, and at 50,000 students that is hundreds
@@ -38,18 +39,21 @@ of millions of arcs. So each student keeps only the ``unranked_limit`` unranked 
 with the shortest travel (remote ones count as 0 minutes; ties go to the lower opportunity id;
 every feasible slot of a kept opportunity is kept). A student is therefore never placed in an
 unranked opportunity further away than their nearest ``unranked_limit`` feasible ones, even when
-those are all full. ``None`` keeps them all (small terms, tests).
+those are all full. Where remote opportunities abound, the nearest are the same few low-id
+remote ones for nearly everybody, so the unranked fallback holds few seats. ``None`` keeps them
+all (small terms, tests).
 
 How it stays fast (no Python loop over student-slot pairs): rows are read with set-based column
 selects; students are grouped into eligibility classes (same release windows, grade, consent,
-permit and age bracket on every slot's first day), so every eligibility rule and the window
+permit, and age bracket on every slot's first day), so every eligibility rule and the window
 check is worked out once per class and slot, leaving each slot with the most travel a class
-member can afford (``min(lead before its sessions, max_travel_min)``). Per class, transport
-mode and travel limit, the students' distances to every host come from one matrix product of
-WGS-84 Earth-centred coordinates (chord lengths), which bound the geodesic to about 1e-7;
-only pairs inside that error band of their limit get the exact ellipsoidal distance (Vincenty's
-inverse formula, vectorised; it matches geopy's geodesic, used by ``travel_minutes``, to about
-1e-9 minutes). Arcs then get exact travel times the same way.
+member can afford (``min(lead before its sessions, max_travel_min)``). Distances from 256
+students at a time to every host come from one matrix product of WGS-84 Earth-centred
+coordinates (squared chords), which bound the geodesic to about 1e-7; only pairs inside that
+error band of their limit get the exact ellipsoidal distance (Vincenty's inverse formula,
+vectorised; it matches geopy's geodesic, used by ``travel_minutes``, to about 1e-9 minutes).
+Arcs then get exact travel times the same way. Another :class:`~wbl.travel.TravelModel` is
+asked once per student-host pair, which suits small terms or a router with its own cache.
 """
 
 from __future__ import annotations
@@ -93,11 +97,16 @@ from wbl.models import (
     Term,
 )
 from wbl.models import Session as SlotSession
+from wbl.rules import Rules
 from wbl.schedule import DAY_ABBREVIATIONS, END_OF_DAY, Window, format_windows, parse_windows
 from wbl.travel import CIRCUITY, MODES, StraightLineModel, TravelModel
 
-UNRANKED_LIMIT = 30
-"""Unranked opportunities kept per student (see the module docstring)."""
+UNRANKED_LIMIT = 20
+"""Unranked opportunities kept per student (see the module docstring). A student holds at most
+four placements (two shadows, an internship, a micro-internship by default), so 20 is five
+times what they could take; arcs and memory grow linearly with it (a generated 50,000-student
+term: 1.07 million arcs at 20, 1.57 million at 30), and beyond 20 the extra ones are further
+away or, where remote opportunities abound, the ones everybody else got too."""
 
 MAX_REASONS = 3
 """Distinct reasons given for a multi-slot opportunity (a single slot gets all of its own)."""
@@ -110,7 +119,7 @@ _OVERHEAD = np.array([MODES[m].overhead_min for m in _MODE_NAMES])
 _NO_MINIMUM = -(10**9)  # min_age / min_grade left blank
 _NO_CAP = 2**62  # weekly minutes when no cap applies
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_CHUNK = 256  # students per distance block: 256 x 40,000 slots of float64 is 80 MB
+_CHUNK = 256  # students per distance block: 256 x 15,000 hosts of float64 is 30 MB
 
 # One bit per per-pair rule, in the order reasons are given.
 AGE, GRADE, CONSENT, PERMIT, HAZARD, BACKGROUND, VETO, TRAVEL, WINDOW, CAP = (
@@ -160,8 +169,7 @@ class _Data:
     position, students and opportunities in id order, slots grouped by opportunity."""
 
     term: Term
-    rules: Any
-    zone: ZoneInfo
+    rules: Rules
     # students
     s_id: np.ndarray
     s_code: list[str]
@@ -184,7 +192,6 @@ class _Data:
     h_lon: np.ndarray
     h_checked: np.ndarray
     h_max: list[int | None]
-    h_cluster: list[str]
     # opportunities
     o_id: np.ndarray
     o_code: list[str]
@@ -203,20 +210,18 @@ class _Data:
     x_id: np.ndarray
     x_opp: np.ndarray
     x_day: np.ndarray  # first day, yyyymmdd
-    x_flexible: np.ndarray
     x_busiest: np.ndarray  # minutes in the busiest ISO week
     x_sessions: list[tuple[tuple[int, int], ...]]
     x_weeks: list[tuple[tuple[int, int], ...]]
     x_tri_first: np.ndarray  # distinct (weekday, start, end) of slot x: tri_of[first[x]:first[x+1]]
     tri_of: np.ndarray
-    triples: np.ndarray  # (weekday, local start minute, local end minute) per distinct triple
-    tri_lead: np.ndarray  # [window set, triple]: minutes free before the session, -inf: no fit
+    tri_lead: np.ndarray  # [window set, distinct (weekday, local start, local end) of sessions]:
+    # the minutes a session leaves between a window's start and its own; -inf: no window holds it
     # sessions, sorted by (slot, start), for the reasons given
     e_first: np.ndarray
     e_tri: np.ndarray  # index into triples
     e_weekday: np.ndarray
     e_start: np.ndarray  # local minute of day
-    e_end: np.ndarray
     e_day: np.ndarray  # local date as days since 1970-01-01
     # preferences and reviews: keys student * n_opps + opportunity, sorted
     pref_key: np.ndarray
@@ -401,11 +406,9 @@ def _load(session: Session, term: Term) -> _Data:
             per_slot[k // 10_000_000].append((k % 10_000_000, round(m)))
         x_weeks = [tuple(w) for w in per_slot]
     x_day = np.zeros(ns, np.int64)
-    x_flexible = np.zeros(ns, np.bool_)
     for i, x in enumerate(slots):
         x_day[i] = _ymd(x.span_start)
         if x.flexible:
-            x_flexible[i] = True
             first_monday = x.span_start - timedelta(days=x.span_start.weekday())
             last_monday = x.span_end - timedelta(days=x.span_end.weekday())
             weeks = (last_monday - first_monday).days // 7 + 1
@@ -466,7 +469,7 @@ def _load(session: Session, term: Term) -> _Data:
     )
 
     return _Data(
-        term=term, rules=rules, zone=zone,
+        term=term, rules=rules,
         s_id=s_id, s_code=s_code, s_lat=s_lat, s_lon=s_lon, s_mode=s_mode, s_limit=s_limit,
         s_birth=s_birth, s_grade=s_grade, s_consent=s_consent, s_permit=s_permit, s_ws=s_ws,
         s_flags=[list(r.flags or ()) for r in rows],
@@ -478,7 +481,6 @@ def _load(session: Session, term: Term) -> _Data:
         h_lon=np.fromiter((h.lon for h in hosts), np.float64, nh),
         h_checked=np.fromiter((bool(h.mentor_background_checked) for h in hosts), np.bool_, nh),
         h_max=[h.max_students for h in hosts],
-        h_cluster=[h.career_cluster for h in hosts],
         o_id=np.fromiter((o.id for o in opps), np.int64, no),
         o_code=[o.code for o in opps],
         o_host=o_host,
@@ -498,10 +500,10 @@ def _load(session: Session, term: Term) -> _Data:
                    for o in opps],
         o_first=o_first,
         x_id=np.fromiter((x.id for x in slots), np.int64, ns),
-        x_opp=x_opp, x_day=x_day, x_flexible=x_flexible, x_busiest=x_busiest,
+        x_opp=x_opp, x_day=x_day, x_busiest=x_busiest,
         x_sessions=x_sessions, x_weeks=x_weeks,
-        x_tri_first=x_tri_first, tri_of=tri_of, triples=triples, tri_lead=tri_lead,
-        e_first=e_first, e_tri=e_tri, e_weekday=e_weekday, e_start=e_start, e_end=e_end,
+        x_tri_first=x_tri_first, tri_of=tri_of, tri_lead=tri_lead,
+        e_first=e_first, e_tri=e_tri, e_weekday=e_weekday, e_start=e_start,
         e_day=e_day,
         pref_key=pref_key[order], pref_rank=pref_rank[order],
         veto_key=np.array(vetoes, np.int64),
@@ -989,8 +991,8 @@ def build_problem(
     parts.append((placed.students, placed.slots, placed.minutes))
     uncapped = placed.students[placed.uncapped] * max(len(d.x_id), 1)
     uncapped += placed.slots[placed.uncapped]
-    arcs, travel_map = _arcs(d, *(np.concatenate(column) for column in zip(*parts, strict=True)),
-                             np.sort(uncapped))  # fmt: skip
+    every = [np.concatenate(column) for column in zip(*parts, strict=True)]
+    arcs, travel_map = _arcs(d, every[0], every[1], every[2], np.sort(uncapped))
 
     problem = Problem(
         students=_student_specs(d),
@@ -1004,7 +1006,7 @@ def build_problem(
     return BuiltProblem(
         problem=problem,
         travel=travel_map,
-        ranked_cuts=_cuts(d, special, ranked),
+        ranked_cuts=_cuts(d, special, ranked, placed.pins),
         reachable=dict(zip(d.s_id.tolist(), tally.reach_opps.tolist(), strict=True)),
         warnings=warnings,
         unranked_before_limit=int(tally.reach_slots.sum()) if rules.place_unranked else 0,
@@ -1032,10 +1034,14 @@ def _special_pairs(d: _Data, oracle: _Oracle) -> _Pairs:
     return _Pairs(students, slots, minutes, bits, students * width + d.x_opp[slots])
 
 
-def _cuts(d: _Data, pairs: _Pairs, ranked: np.ndarray) -> dict[int, list[Cut]]:
+def _cuts(
+    d: _Data, pairs: _Pairs, ranked: np.ndarray, pins: tuple[tuple[int, int], ...]
+) -> dict[int, list[Cut]]:
     """Per student (every one), the ranked opportunities without a passing slot, best rank
-    first, each with its reasons."""
+    first, each with its reasons; a pinned one has its arc, so it is no cut."""
     cuts: dict[int, list[Cut]] = {sid: [] for sid in d.s_id.tolist()}
+    slot_opp = dict(zip(d.x_id.tolist(), d.o_id[d.x_opp].tolist(), strict=True))
+    pinned = {(student, slot_opp[slot]) for student, slot in pins}
     passing = np.zeros(len(pairs.keys), np.bool_)
     if len(pairs.keys):
         uniq, inverse = np.unique(pairs.keys, return_inverse=True)
@@ -1052,7 +1058,9 @@ def _cuts(d: _Data, pairs: _Pairs, ranked: np.ndarray) -> dict[int, list[Cut]]:
             _reasons(d, s, x, float(pairs.minutes[i]), int(pairs.bits[i]), e)
         )
     for (s, rank, o), reasons in sorted(per_pair.items()):
-        cuts[int(d.s_id[s])].append(Cut(int(d.o_id[o]), rank, _summarise(reasons)))
+        student, opportunity = int(d.s_id[s]), int(d.o_id[o])
+        if (student, opportunity) not in pinned:
+            cuts[student].append(Cut(opportunity, rank, _summarise(reasons)))
     return cuts
 
 
