@@ -312,18 +312,18 @@ class _Holdings:
 def deferred_acceptance(problem: Problem, seed: int = 0) -> Assignments:
     """Student-proposing deferred acceptance, many-to-many, with every hard rule kept.
 
-    Each student walks down their preference list once. An arc whose slot is full of students
-    it prefers is dropped (the slot would reject them). Otherwise the student proposes to it
-    if it fits what they hold right now (kind limit, one slot per opportunity, no overlap,
-    weekly hours, their group's internship host), and sets it aside if not; every time the
-    student loses a placement (or their group's last internship goes) the set-aside arcs are
-    tried again, best first, before the walk goes on. A student never gives up a placement
-    of their own accord, so a slot's worst held student only ever improves (save for the host
-    cap, below). A slot keeps the ``capacity`` students it prefers among its proposers,
-    rejecting the worst. A capped host over ``max_students`` rejects its least-preferred
-    student from every slot they hold there; the proposer is rejected instead when they are
-    the least preferred. Rejected arcs are never proposed again, so it ends after at most one
-    proposal per arc.
+    Students take turns in lottery order, each walking down their preference list once. An
+    arc whose slot (or capped host) is full of students it prefers is dropped: it would
+    reject the student. Otherwise the student proposes to it if it fits what they hold right
+    now (kind limit, one slot per opportunity, no overlap, weekly hours, their group's
+    internship host), and sets it aside if not; every time the student loses a placement (or
+    their group's last internship goes) the set-aside arcs are tried again, best first,
+    before the walk goes on. A student never gives up a placement of their own accord, so a
+    slot's worst held student only ever improves (save for the host cap, below). A slot keeps
+    the ``capacity`` students it prefers among its proposers, rejecting the worst. A capped
+    host over ``max_students`` rejects its least-preferred student from every slot they hold
+    there; the proposer is rejected instead when they are the least preferred. Rejected arcs
+    are never proposed again, so it ends after at most one proposal per arc.
 
     Stability: when the only rules tying a student's placements together are the kind limits
     and one slot per opportunity, and no host is capped, the result is stable: no blocking
@@ -333,7 +333,7 @@ def deferred_acceptance(problem: Problem, seed: int = 0) -> Assignments:
     matching may not exist and some pairs can block: a student may prefer an arc that clashed
     with a placement they later lost to one they took meanwhile; a host that evicted a student
     may later lose others and have room; a group member may prefer an internship at another
-    host. What always holds is that no student could *add* an arc they did not propose to
+    host. What always holds is that no student could *add* an arc that never rejected them
     (keeping their own rules and their group's host), and that a slot that rejected a student
     stays full of students it prefers unless a host cap later evicted one of them.
 
@@ -373,7 +373,10 @@ def deferred_acceptance(problem: Problem, seed: int = 0) -> Assignments:
             members[g].append(i)
     group_count: dict[int, int] = defaultdict(int)
     group_host: dict[int, int] = {}
-    queue = deque(range(n))
+    # Students take turns in lottery order. Without side rules any order gives the same
+    # result; this one keeps displacements rare, since every slot prefers the earlier draw
+    # among the students it did not rank.
+    queue = deque(sorted(range(n), key=lambda i: inst.place[inst.student_ids[i]]))
     queued = bytearray(b"\x01") * n
 
     def wake(i: int) -> None:

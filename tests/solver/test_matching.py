@@ -35,7 +35,6 @@ from solver.problem import (
 )
 
 HOUR = 60
-DAY = 24 * HOUR
 
 
 def _slot(slot_id: int, host: int = 1, *, opportunity: int | None = None, kind: int = JOB_SHADOW,
@@ -69,6 +68,12 @@ def _valid(problem: Problem, placed: tuple[tuple[int, int], ...]) -> tuple[tuple
     assert check_assignments(problem, placed) == []
     assert list(placed) == sorted(set(placed))
     return placed
+
+
+def _draws(problem: Problem, seed: int = 0) -> list[int]:
+    """Student ids in lottery order: the order deferred acceptance gives them turns in."""
+    place = lottery(problem, seed)
+    return sorted(place, key=place.__getitem__)
 
 
 def _contested(host_ranks: tuple[int | None, int | None]) -> Problem:
@@ -105,6 +110,7 @@ def test_lottery_is_a_permutation_fixed_by_the_seed() -> None:
 
 def test_deferred_acceptance_host_rank_decides_who_stays() -> None:
     # Student 1 proposes first and is held, then loses the seat to the host's favourite.
+    assert _draws(_contested((2, 1))) == [1, 2]
     assert _valid(_contested((2, 1)), deferred_acceptance(_contested((2, 1)))) == ((1, 20), (2, 10))
     assert deferred_acceptance(_contested((1, 2))) == ((1, 10), (2, 20))
 
@@ -152,15 +158,13 @@ def test_deferred_acceptance_takes_one_slot_per_opportunity() -> None:
 
 
 def test_deferred_acceptance_skips_an_overlapping_slot() -> None:
-    monday = ((9 * HOUR, 12 * HOUR),)
-    slots = [
-        _slot(10, sessions=monday),
-        _slot(11, sessions=((11 * HOUR, 13 * HOUR),)),
-        _slot(12, sessions=((12 * HOUR, 14 * HOUR),)),
-    ]  # back to back with 10: no clash
-    arcs = [Arc(1, 10, rank=1), Arc(1, 11, rank=2), Arc(1, 12, rank=3)]
-    problem = _problem(1, slots, arcs, max_per_kind=(2, 0, 0))
-    assert _valid(problem, deferred_acceptance(problem)) == ((1, 10), (1, 12))
+    # Slot 11 overlaps 10 and 12; 12 starts when 10 ends, which is no clash.
+    sessions = {10: (9 * HOUR, 12 * HOUR), 11: (11 * HOUR, 13 * HOUR), 12: (12 * HOUR, 14 * HOUR)}
+    slots = [_slot(k, sessions=(span,)) for k, span in sessions.items()]
+    for order in ((10, 11, 12), (12, 11, 10)):
+        arcs = [Arc(1, k, rank=r) for r, k in enumerate(order, start=1)]
+        problem = _problem(1, slots, arcs, max_per_kind=(2, 0, 0))
+        assert _valid(problem, deferred_acceptance(problem)) == ((1, 10), (1, 12))
 
 
 def test_deferred_acceptance_retries_a_set_aside_arc_after_a_rejection() -> None:
@@ -170,6 +174,7 @@ def test_deferred_acceptance_retries_a_set_aside_arc_after_a_rejection() -> None
     arcs = [Arc(1, 10, rank=1, host_rank=2), Arc(1, 11, rank=2), Arc(1, 12, rank=3),
             Arc(2, 10, rank=1, host_rank=1)]  # fmt: skip
     problem = _problem(2, slots, arcs, max_per_kind=(2, 0, 0))
+    assert _draws(problem) == [1, 2]
     result = _valid(problem, deferred_acceptance(problem))
     assert result == ((1, 11), (1, 12), (2, 10))
     assert blocking_pairs(problem, result) == []
@@ -184,6 +189,7 @@ def test_deferred_acceptance_with_overlaps_may_leave_a_swap_blocking_pair() -> N
     arcs = [Arc(1, 10, rank=1, host_rank=2), Arc(1, 11, rank=2), Arc(1, 12, rank=3),
             Arc(2, 10, rank=1, host_rank=1)]  # fmt: skip
     problem = _problem(2, slots, arcs, max_per_kind=(2, 0, 0))
+    assert _draws(problem) == [1, 2]
     result = _valid(problem, deferred_acceptance(problem))
     assert result == ((1, 12), (2, 10))
     assert blocking_pairs(problem, result) == [(1, 11)]
@@ -197,6 +203,20 @@ def test_deferred_acceptance_keeps_weekly_hours_under_the_cap() -> None:
     problem = _problem(1, slots, arcs, max_per_kind=(2, 0, 0))
     # 10 and 11 together are 10 h in week 6, over the 8 h cap; 12 falls in week 7.
     assert _valid(problem, deferred_acceptance(problem)) == ((1, 10), (1, 12))
+    at_cap = dataclasses.replace(problem, arcs=tuple(
+        dataclasses.replace(a, weekly_cap=10 * HOUR) for a in arcs))  # fmt: skip
+    assert _valid(at_cap, deferred_acceptance(at_cap)) == ((1, 10), (1, 11))
+
+
+def test_deferred_acceptance_weekly_cap_goes_with_the_lost_placement() -> None:
+    # Slot 10's cap (5 h, the student is younger on its first day) keeps 11's 7 h week out;
+    # once student 2 takes 10, the cap no longer applies and student 1 gets 11.
+    slots = [_slot(10, weeks=((6, 60),)), _slot(11, weeks=((7, 420),))]
+    arcs = [Arc(1, 10, rank=1, host_rank=2, weekly_cap=5 * HOUR), Arc(1, 11, rank=2),
+            Arc(2, 10, rank=1, host_rank=1)]  # fmt: skip
+    problem = _problem(2, slots, arcs, max_per_kind=(2, 0, 0))
+    assert _draws(problem) == [1, 2]
+    assert _valid(problem, deferred_acceptance(problem)) == ((1, 11), (2, 10))
 
 
 def test_deferred_acceptance_keeps_pins_against_better_students() -> None:
@@ -232,14 +252,15 @@ def test_deferred_acceptance_group_internships_at_one_host() -> None:
 
 
 def test_deferred_acceptance_group_frees_when_its_internship_goes() -> None:
-    # Student 1 (group 5) holds host 1's internship until student 3, whom it prefers, takes
-    # it; then student 2 (group 5) may go to host 2 after all.
+    # Student 1 (group 5) holds host 1's internship, so student 2 (group 5) sets host 2's
+    # aside; student 3, whom host 1 prefers, takes it; then student 2 may go to host 2.
     slots = [_slot(10, host=1, kind=INTERNSHIP), _slot(20, host=2, kind=INTERNSHIP)]
     arcs = [Arc(1, 10, rank=1, host_rank=2), Arc(2, 20, rank=1),
             Arc(3, 10, rank=1, host_rank=1)]  # fmt: skip
     students = (StudentSpec(1, group=5), StudentSpec(2, group=5), StudentSpec(3))
     problem = _problem(students, slots, arcs, max_per_kind=(0, 1, 0))
-    assert _valid(problem, deferred_acceptance(problem)) == ((2, 20), (3, 10))
+    assert _draws(problem, seed=5) == [1, 2, 3]
+    assert _valid(problem, deferred_acceptance(problem, seed=5)) == ((2, 20), (3, 10))
 
 
 def test_deferred_acceptance_host_cap_evicts_its_least_preferred_student() -> None:
@@ -263,7 +284,8 @@ def test_deferred_acceptance_host_cap_displacing_a_student_who_leaves_evicts_nob
     arcs = [Arc(1, 10, rank=1, host_rank=2), Arc(1, 20, rank=2),
             Arc(2, 11, rank=1, host_rank=3), Arc(3, 10, rank=1, host_rank=1)]  # fmt: skip
     problem = _problem(3, slots, arcs, hosts=(HostSpec(1, max_students=2),))
-    assert _valid(problem, deferred_acceptance(problem)) == ((1, 20), (2, 11), (3, 10))
+    assert _draws(problem, seed=5) == [1, 2, 3]
+    assert _valid(problem, deferred_acceptance(problem, seed=5)) == ((1, 20), (2, 11), (3, 10))
 
 
 def test_deferred_acceptance_host_cap_counts_a_student_once() -> None:
@@ -273,6 +295,43 @@ def test_deferred_acceptance_host_cap_counts_a_student_once() -> None:
                        max_per_kind=(1, 1, 0))  # fmt: skip
     result = _valid(problem, deferred_acceptance(problem))
     assert len({s for s, _ in result}) == 1 and len(result) == 2
+
+
+def test_deferred_acceptance_host_ranks_a_student_anew_after_a_loss() -> None:
+    # Host 1 (two students at most) ranks student 1 second for slot 11 but fifth for slot 10.
+    # Student 3 takes slot 11 (and student 2's place at the host); student 1, left with slot
+    # 10 only, now ranks last there, so student 4 (fourth for slot 13) replaces them.
+    slots = [_slot(k, host=1) for k in (10, 11, 12, 13)] + [_slot(20, host=2, capacity=4)]
+    arcs = [Arc(1, 11, rank=1, host_rank=2), Arc(1, 10, rank=2, host_rank=5),
+            Arc(2, 12, rank=1, host_rank=3), Arc(3, 11, rank=1, host_rank=1),
+            Arc(4, 13, rank=1, host_rank=4)]  # fmt: skip
+    arcs += [Arc(s, 20, rank=3) for s in (1, 2, 3, 4)]
+    problem = _problem(4, slots, arcs, hosts=(HostSpec(1, max_students=2),),
+                       max_per_kind=(2, 0, 0))  # fmt: skip
+    assert _draws(problem, seed=9) == [1, 2, 3, 4]
+    assert _valid(problem, deferred_acceptance(problem, seed=9)) == (
+        (1, 20), (2, 20), (3, 11), (3, 20), (4, 13), (4, 20))  # fmt: skip
+
+
+def test_deferred_acceptance_full_host_still_takes_its_own_student_elsewhere() -> None:
+    # Host 1 is full with student 1 alone; a second slot there does not add a student.
+    slots = [_slot(10, host=1), _slot(11, host=1)]
+    arcs = [Arc(1, 10, rank=1, host_rank=1), Arc(1, 11, rank=2, host_rank=2)]
+    problem = _problem(1, slots, arcs, hosts=(HostSpec(1, max_students=1),),
+                       max_per_kind=(2, 0, 0))  # fmt: skip
+    assert _valid(problem, deferred_acceptance(problem)) == ((1, 10), (1, 11))
+
+
+def test_deferred_acceptance_host_ranks_a_student_by_their_best_slot_there() -> None:
+    # Host 1 ranks student 1 third for slot 10 but first for slot 11; once student 1 holds
+    # both, student 2 (ranked second for slot 12) cannot push them out.
+    slots = [_slot(10, host=1), _slot(11, host=1), _slot(12, host=1), _slot(20, host=2)]
+    arcs = [Arc(1, 10, rank=1, host_rank=3), Arc(1, 11, rank=2, host_rank=1),
+            Arc(2, 12, rank=1, host_rank=2), Arc(2, 20, rank=2)]  # fmt: skip
+    problem = _problem(2, slots, arcs, hosts=(HostSpec(1, max_students=1),),
+                       max_per_kind=(2, 0, 0))  # fmt: skip
+    assert _draws(problem) == [1, 2]
+    assert _valid(problem, deferred_acceptance(problem)) == ((1, 10), (1, 11), (2, 20))
 
 
 def test_deferred_acceptance_empty_problem() -> None:
