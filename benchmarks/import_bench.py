@@ -38,7 +38,8 @@ def _timed(*args: str) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
-def _machine() -> str:
+def machine() -> str:
+    """One line naming the CPU, cores, memory and Python version, for results tables."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -103,7 +104,7 @@ def main() -> None:
             "",
             "## Term bundle import",
             "",
-            f"Measured {date.today().isoformat()} on {_machine()} with "
+            f"Measured {date.today().isoformat()} on {machine()} with "
             f"`python -m benchmarks.import_bench --students {' '.join(map(str, args.students))}`.",
             "Wall time of the whole `wbl` command (start-up, validation, schedule expansion, "
             "writes, commit); the bundle is `wbl generate --seed 1`.",

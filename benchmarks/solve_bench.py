@@ -29,7 +29,6 @@ import argparse
 import faulthandler
 import json
 import os
-import platform
 import resource
 import signal
 import subprocess
@@ -43,6 +42,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from benchmarks.import_bench import machine
 from benchmarks.instances import build_instance, dump, load, pure_capacity
 from solver.check import check_assignments
 from solver.objective import evaluate, level_names
@@ -262,27 +262,16 @@ def score(problem: Problem, assignments: list[tuple[int, int]]) -> dict[str, Any
 
 
 def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    versions = [f"Python {platform.python_version()}"]
+    """The import benchmark's machine line, plus the solver libraries' versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = []
     for package in ("ortools", "highspy"):
         try:
-            from importlib.metadata import version
-
             versions.append(f"{package} {version(package)}")
-        except Exception:
+        except PackageNotFoundError:
             versions.append(f"{package} not installed")
-    return (
-        f"{platform.machine()} ({os.uname().machine}), {cpu}, {os.cpu_count()} cores, "
-        f"{mem:.0f} GiB RAM, {', '.join(versions)}"
-    )
+    return f"{machine()}, {', '.join(versions)}"
 
 
 def _wall(run: Run, fmt: str = ",.1f") -> str:

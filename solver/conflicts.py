@@ -59,3 +59,8 @@ def _maximal(cliques: set[tuple[int, ...]]) -> list[tuple[int, ...]]:
             containing.setdefault(slot_id, []).append(len(kept))
         kept.append(members)
     return [tuple(sorted(c)) for c in kept]
+
+
+def slots_overlap(a: SlotSpec, b: SlotSpec) -> bool:
+    """Whether two slots clash: some session of one overlaps some session of the other."""
+    return any(s1 < e2 and s2 < e1 for s1, e1 in a.sessions for s2, e2 in b.sessions)

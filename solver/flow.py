@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
+from solver.conflicts import slots_overlap
 from solver.objective import Scale, scale_of
-from solver.problem import Arc, Problem, SlotSpec
+from solver.problem import Arc, Problem
 
 
 class FlowError(RuntimeError):
@@ -144,7 +145,7 @@ def solve_flow(
             a
             for a in arcs
             if slots[a.slot].opportunity not in pinned_opps
-            and not any(_clash(slots[a.slot], p) for p in pinned)
+            and not any(slots_overlap(slots[a.slot], p) for p in pinned)
         ]
         room_per_kind = {
             kind: problem.max_per_kind[kind] - taken_kinds[kind]
@@ -228,7 +229,3 @@ def _level2_range(problem: Problem, scale: Scale) -> int:
     best = _best_preference(problem, scale)
     penalties = sum(scale.count_penalty(k) for k in range(1, scale.max_placements + 1))
     return (best * scale.max_placements + penalties) * max(1, len(problem.students))
-
-
-def _clash(a: SlotSpec, b: SlotSpec) -> bool:
-    return any(s1 < e2 and s2 < e1 for s1, e1 in a.sessions for s2, e2 in b.sessions)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from solver.conflicts import slots_overlap
 from solver.flow import solve_flow
 from solver.model import PlacementModel
 from solver.objective import better, evaluate, level_names, scale_of
@@ -386,9 +387,8 @@ def _fits(problem: Problem, slots: dict[int, SlotSpec], taken: list[Arc], arc: A
         return False
     if any(s.opportunity == slot.opportunity for s in held):
         return False
-    for other in held:
-        if any(s1 < e2 and s2 < e1 for s1, e1 in slot.sessions for s2, e2 in other.sessions):
-            return False
+    if any(slots_overlap(slot, other) for other in held):
+        return False
     caps = [a.weekly_cap for a in [*taken, arc] if a.weekly_cap is not None]
     if caps:
         weeks: dict[int, int] = defaultdict(int)
