@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from solver.conflicts import slots_overlap
+from solver.conflicts import overlap_cliques, slots_overlap
 from solver.objective import Scale, scale_of
-from solver.problem import Arc, Problem
+from solver.problem import INTERNSHIP, Arc, Problem, SlotSpec
 
 
 class FlowError(RuntimeError):
@@ -67,11 +67,128 @@ def solve_flow(
     distinct students exactly, so with ``host_caps`` this is an exact bound on level 1
     (only groups are left out).
     """
+    net = _network(
+        problem,
+        host_caps=host_caps,
+        travel=travel,
+        excluded=excluded,
+        bonus=bonus,
+        extra_seats=extra_seats,
+        single=single,
+    )
+    return net.result(_run(net.tails, net.heads, net.caps, net.costs, net.supplies))
+
+
+def flow_exact(problem: Problem) -> bool:
+    """Whether the flow expresses every rule of ``problem``, so :func:`solve_flow_exact` is
+    the optimum: no re-solve level, and no student for whom overlaps, weekly hours, groups
+    or a binding host cap could matter.
+
+    A host cap binds when its slots hold more seats than the cap; the flow counts
+    placements against it, which is exact when no student could take two of its
+    opportunities. Overlaps matter only between slots of different opportunities a student
+    could hold together (kinds with room for both); weekly hours only when a student's
+    busiest week over their candidates (one slot per opportunity, no more slots than
+    placements) could exceed the cap.
+    """
+    if problem.previous:
+        return False
+    slots = {s.id: s for s in problem.slots}
+    seats: dict[int, int] = defaultdict(int)
+    for slot in problem.slots:
+        seats[slot.host] += slot.capacity
+    tight = {
+        h.id for h in problem.hosts if h.max_students is not None and h.max_students < seats[h.id]
+    }
+    group_of = {s.id: s.group for s in problem.students if s.group is not None}
+    group_hosts: dict[int, set[int]] = defaultdict(set)
+    cliques_of: dict[int, list[int]] = defaultdict(list)
+    for number, clique in enumerate(overlap_cliques(problem.slots)):
+        for slot_id in clique:
+            cliques_of[slot_id].append(number)
+    by_student: dict[int, list[Arc]] = defaultdict(list)
+    for arc in problem.arcs:
+        if arc.slot in slots:
+            by_student[arc.student].append(arc)
+    most = sum(problem.max_per_kind)
+    for student, arcs in by_student.items():
+        held = [slots[a.slot] for a in arcs]
+        if student in group_of:
+            group_hosts[group_of[student]].update(s.host for s in held if s.kind == INTERNSHIP)
+        if tight:
+            opportunities: dict[int, set[int]] = defaultdict(set)
+            for slot in held:
+                if slot.host in tight:
+                    opportunities[slot.host].add(slot.opportunity)
+            if any(len(o) > 1 for o in opportunities.values()):
+                return False
+        if cliques_of:
+            members: dict[int, list[SlotSpec]] = defaultdict(list)
+            for slot in held:
+                for number in cliques_of.get(slot.id, ()):
+                    members[number].append(slot)
+            for clique in members.values():
+                for i, a in enumerate(clique):
+                    for b in clique[i + 1 :]:
+                        both = a.kind != b.kind or problem.max_per_kind[a.kind] >= 2
+                        if a.opportunity != b.opportunity and both:
+                            return False
+        cap = min((a.weekly_cap for a in arcs if a.weekly_cap is not None), default=None)
+        if cap is not None:
+            # Per week, the longest slot of each opportunity (a student takes one of them).
+            weeks: dict[int, dict[int, int]] = defaultdict(dict)
+            for slot in held:
+                for week, minutes in slot.week_minutes:
+                    longest = weeks[week]
+                    longest[slot.opportunity] = max(minutes, longest.get(slot.opportunity, 0))
+            for longest in weeks.values():
+                if sum(sorted(longest.values(), reverse=True)[:most]) > cap:
+                    return False
+    return all(len(hosts) <= 1 for hosts in group_hosts.values())
+
+
+def solve_flow_exact(problem: Problem) -> FlowResult:
+    """The best placement at every level (placed, preference, then travel), exactly, when
+    :func:`flow_exact` holds for ``problem``.
+
+    Level 1 over level 2 fits in one cost; travel does not (the sum would overflow), so it is
+    a second flow over the *optimal face* of the first: with node potentials that prove the
+    first flow optimal (complementary slackness), every optimal flow leaves the edges of
+    positive reduced cost empty and fills those of negative reduced cost, so only the edges
+    of zero reduced cost are free. Minimising travel over them is exact.
+    """
+    net = _network(problem, host_caps=True, travel=False)
+    first = _run(net.tails, net.heads, net.caps, net.costs, net.supplies)
+    potential = _potentials(net, first)
+    reduced = net.costs + potential[net.tails] - potential[net.heads]
+    forced = reduced < 0
+    free = reduced == 0
+    supplies = net.supplies.copy()
+    np.subtract.at(supplies, net.tails[forced], net.caps[forced])
+    np.add.at(supplies, net.heads[forced], net.caps[forced])
+    second = _run(net.tails[free], net.heads[free], net.caps[free], net.travel[free], supplies)
+    flows = np.where(forced, net.caps, 0)
+    flows[free] = second
+    return net.result(flows)
+
+
+def _network(
+    problem: Problem,
+    *,
+    host_caps: bool,
+    travel: bool,
+    excluded: Collection[tuple[int, int]] = (),
+    bonus: Collection[tuple[int, int]] = (),
+    extra_seats: bool = False,
+    single: bool = False,
+) -> _Network:
+    """The flow network :func:`solve_flow` solves (same options)."""
     scale = scale_of(problem)
     excluded = set(excluded)
     slots = {s.id: s for s in problem.slots}
     hosts = {h.id: h for h in problem.hosts}
-    pins = sorted(set(problem.pins))
+    pinned_pairs = set(problem.pins)
+    pins = sorted(pinned_pairs)
     pinned_by_student: dict[int, list[int]] = defaultdict(list)
     for student, slot in pins:
         pinned_by_student[student].append(slot)
@@ -85,7 +202,7 @@ def solve_flow(
     by_student: dict[int, list[Arc]] = defaultdict(list)
     for arc in problem.arcs:
         pair = (arc.student, arc.slot)
-        if pair in excluded or arc.slot not in slots or pair in problem.pins:
+        if pair in excluded or arc.slot not in slots or pair in pinned_pairs:
             continue
         by_student[arc.student].append(arc)
 
@@ -101,14 +218,16 @@ def solve_flow(
     heads: list[int] = []
     caps: list[int] = []
     costs: list[int] = []
+    travel_costs: list[int] = []
     arc_of_edge: dict[int, tuple[int, int]] = {}
     extra_edge: dict[int, int] = {}
 
-    def edge(tail: int, head: int, cap: int, cost: int) -> int:
+    def edge(tail: int, head: int, cap: int, cost: int, level3: int = 0) -> int:
         tails.append(tail)
         heads.append(head)
         caps.append(cap)
         costs.append(cost)
+        travel_costs.append(level3)
         return len(tails) - 1
 
     source, sink = 0, 1
@@ -188,32 +307,91 @@ def solve_flow(
                     cost += arc.travel_min
                 if (arc.student, arc.slot) in bonus:
                     cost -= bonus_weight
-                index = edge(tail, slot_node[arc.slot], 1, cost)
+                index = edge(tail, slot_node[arc.slot], 1, cost, scale.travel(arc))
                 arc_of_edge[index] = (arc.student, arc.slot)
     edge(source, sink, supply, 0)
 
-    flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(
-        np.asarray(tails, dtype=np.int32),
-        np.asarray(heads, dtype=np.int32),
-        np.asarray(caps, dtype=np.int64),
-        np.asarray(costs, dtype=np.int64),
+    net = _Network(
+        num_nodes=next_node,
+        tails=np.asarray(tails, dtype=np.int32),
+        heads=np.asarray(heads, dtype=np.int32),
+        caps=np.asarray(caps, dtype=np.int64),
+        costs=np.asarray(costs, dtype=np.int64),
+        travel=np.asarray(travel_costs, dtype=np.int64),
+        supplies=np.zeros(next_node, dtype=np.int64),
+        arc_of_edge=arc_of_edge,
+        extra_edge=extra_edge,
+        pins=tuple(pins),
     )
-    supplies = np.zeros(next_node, dtype=np.int64)
-    supplies[source] = supply
-    supplies[sink] = -supply
-    flow.set_nodes_supplies(np.arange(next_node, dtype=np.int32), supplies)
+    net.supplies[source] = supply
+    net.supplies[sink] = -supply
+    return net
+
+
+@dataclass
+class _Network:
+    """A built flow network; edge ``i`` is (tails[i] -> heads[i], caps[i], costs[i])."""
+
+    num_nodes: int
+    tails: np.ndarray
+    heads: np.ndarray
+    caps: np.ndarray
+    costs: np.ndarray  # levels 1 and 2 (and the travel tie-breaker, if asked for)
+    travel: np.ndarray  # level 3 (solver.objective.Scale.travel) on the placement edges
+    supplies: np.ndarray
+    arc_of_edge: dict[int, tuple[int, int]]
+    extra_edge: dict[int, int]
+    pins: tuple[tuple[int, int], ...]
+
+    def result(self, flows: np.ndarray) -> FlowResult:
+        """The placement a flow vector (one value per edge) stands for."""
+        chosen = [pair for e, pair in self.arc_of_edge.items() if flows[e] > 0]
+        extra = {slot: int(flows[e]) for e, slot in self.extra_edge.items() if flows[e] > 0}
+        return FlowResult(tuple(sorted(set(chosen) | set(self.pins))), extra)
+
+
+def _run(
+    tails: np.ndarray, heads: np.ndarray, caps: np.ndarray, costs: np.ndarray, supplies: np.ndarray
+) -> np.ndarray:
+    """Solve one min-cost flow; the flow on every edge, copied out of OR-Tools."""
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    flow.set_nodes_supplies(np.arange(len(supplies), dtype=np.int32), supplies)
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise FlowError(f"min-cost flow failed with status {status}")
-    edges = np.fromiter(arc_of_edge, dtype=np.int64, count=len(arc_of_edge))
-    used = flow.flows(edges) if len(edges) else np.zeros(0, dtype=np.int64)
-    chosen = [arc_of_edge[int(e)] for e, f in zip(edges, used, strict=True) if f > 0]
-    extra: dict[int, int] = {}
-    for e, slot_id in extra_edge.items():
-        if (used_seats := int(flow.flow(e))) > 0:
-            extra[slot_id] = used_seats
-    return FlowResult(tuple(sorted(set(chosen) | set(pins))), extra)
+    if not len(tails):
+        return np.zeros(0, dtype=np.int64)
+    return np.asarray(flow.flows(np.arange(len(tails), dtype=np.int64)), dtype=np.int64)
+
+
+def _potentials(net: _Network, flows: np.ndarray) -> np.ndarray:
+    """Node potentials proving ``flows`` optimal: shortest distances in the residual graph.
+
+    Bellman-Ford from a virtual root joined to every node, vectorised: each round relaxes
+    every residual edge at once. An optimal flow leaves no negative cycle, so the rounds end
+    within the number of nodes; then no residual edge has a negative reduced cost.
+    """
+    forward = flows < net.caps
+    backward = flows > 0
+    tails = np.concatenate([net.tails[forward], net.heads[backward]])
+    heads = np.concatenate([net.heads[forward], net.tails[backward]])
+    weights = np.concatenate([net.costs[forward], -net.costs[backward]])
+    order = np.argsort(heads, kind="stable")
+    tails, heads, weights = tails[order], heads[order], weights[order]
+    targets, starts = np.unique(heads, return_index=True)
+    distance = np.zeros(net.num_nodes, dtype=np.int64)
+    for _ in range(net.num_nodes + 1):
+        if not len(targets):
+            break
+        best = np.minimum.reduceat(distance[tails] + weights, starts)
+        improved = best < distance[targets]
+        if not improved.any():
+            return distance
+        distance[targets[improved]] = best[improved]
+    else:
+        raise FlowError("the flow is not optimal: its residual graph has a negative cycle")
+    return distance
 
 
 def _max_travel(problem: Problem) -> int:

@@ -30,13 +30,25 @@ from solver.problem import INTERNSHIP, Arc, Problem, SlotSpec
 class PlacementModel:
     """A CP-SAT model of ``problem`` with every hard rule added."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, *, single: bool = False) -> None:
+        """``single`` gives every student at most one placement (pinned students just their
+        pins): enough for level 1, and far smaller, since one placement keeps every rule of
+        the student's own; only capacities, groups and pins remain."""
         self.problem = problem
+        self.single = single
         self.scale = scale_of(problem)
         self.model = cp_model.CpModel()
         self.slots: dict[int, SlotSpec] = {s.id: s for s in problem.slots}
+        pins = set(problem.pins)
+        pinned = {s for s, _ in pins}
         self.arcs: list[Arc] = sorted(
-            (a for a in problem.arcs if a.slot in self.slots), key=lambda a: (a.student, a.slot)
+            (
+                a
+                for a in problem.arcs
+                if a.slot in self.slots
+                and (not single or a.student not in pinned or (a.student, a.slot) in pins)
+            ),
+            key=lambda a: (a.student, a.slot),
         )
         self.index: dict[tuple[int, int], int] = {
             (a.student, a.slot): i for i, a in enumerate(self.arcs)
@@ -50,13 +62,17 @@ class PlacementModel:
         self.placed: dict[int, cp_model.LinearExprT] = {}
         self.placed_var: dict[int, cp_model.IntVar] = {}  # only where placed is its own var
         self.extra: dict[int, list[cp_model.IntVar]] = {}
+        # Indicators implied by arcs (at_host, group_host, weekly enforcement): var and the
+        # arcs that imply it, so a hint can set each to whether any of its arcs is taken.
+        self.indicators: list[tuple[cp_model.IntVar, list[int]]] = []
         self.add_placement_counts()
         self.add_slot_capacity()
         self.add_host_capacity()
-        self.add_kind_limits()
-        self.add_one_per_opportunity()
-        self.add_no_overlap()
-        self.add_weekly_hours()
+        if not single:
+            self.add_kind_limits()
+            self.add_one_per_opportunity()
+            self.add_no_overlap()
+            self.add_weekly_hours()
         self.add_groups()
         self.add_pins()
 
@@ -69,9 +85,14 @@ class PlacementModel:
         before, so placed is 1 exactly when the student holds a placement and extra[k] when
         they hold k + 2 or more.
         """
-        limit = self.scale.max_placements
+        limit = 1 if self.single else self.scale.max_placements
+        pinned = {s for s, _ in self.problem.pins}
         for student, arcs in self.by_student.items():
             xs = [self.x[i] for i in arcs]
+            if self.single and student in pinned:
+                self.placed[student] = 1  # held by the pins
+                self.extra[student] = []
+                continue
             most = min(len(xs), limit)
             if most == 1:
                 self.model.add(sum(xs) <= 1)
@@ -108,12 +129,16 @@ class PlacementModel:
                 continue
             members: list[cp_model.IntVar] = []
             for arcs in students.values():
+                if self.single:  # one placement at most: the sum is the indicator
+                    members.extend(self.x[i] for i in arcs)
+                    continue
                 if len(arcs) == 1:
                     members.append(self.x[arcs[0]])
                     continue
                 at_host = self.model.new_bool_var("")
                 for i in arcs:
                     self.model.add_implication(self.x[i], at_host)
+                self.indicators.append((at_host, arcs))
                 members.append(at_host)
             self.model.add(cp_model.LinearExpr.sum(members) <= caps[host])
 
@@ -183,9 +208,10 @@ class PlacementModel:
                 enforce = None
                 if not uniform:
                     enforce = self.model.new_bool_var("")
-                    for i in arcs:
-                        if self.arcs[i].weekly_cap == cap:
-                            self.model.add_implication(self.x[i], enforce)
+                    carrying = [i for i in arcs if self.arcs[i].weekly_cap == cap]
+                    for i in carrying:
+                        self.model.add_implication(self.x[i], enforce)
+                    self.indicators.append((enforce, carrying))
                 for terms in heavy:
                     load = cp_model.LinearExpr.weighted_sum(
                         [self.x[i] for i, _ in terms], [m for _, m in terms]
@@ -214,6 +240,7 @@ class PlacementModel:
                 group_host = self.model.new_bool_var("")
                 for i in arcs:
                     self.model.add_implication(self.x[i], group_host)
+                self.indicators.append((group_host, arcs))
                 chosen.append(group_host)
             self.model.add_at_most_one(chosen)
 
@@ -283,6 +310,8 @@ class PlacementModel:
         for student, extra in self.extra.items():
             for k, var in enumerate(extra, start=2):
                 self.model.add_hint(var, counts[student] >= k)
+        for var, arcs in self.indicators:
+            self.model.add_hint(var, any(i in chosen for i in arcs))
 
     def assignments(self, values: Sequence[int]) -> tuple[tuple[int, int], ...]:
         """The (student, slot) pairs set in a copied CP-SAT solution vector."""

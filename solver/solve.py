@@ -1,16 +1,17 @@
 """Solve a placement problem: min-cost flow for bounds and hints, CP-SAT level by level.
 
-1. **Bound.** The flow relaxation (no overlaps, weekly hours, groups or host caps) gives the
-   best priority-weighted placed count and, with it, the best preference score any
-   placement can reach.
-2. **Hint.** The flow restriction (host caps counted per placement) with travel as a
-   tie-breaker, repaired: arcs that break a student's overlap, weekly-hours or group rule
-   are excluded and the flow solved again, a few rounds, then any remaining clash is
-   dropped greedily. The result keeps every hard rule.
-3. **Levels.** Each objective level (solver.objective) is proven by the flow bound when the
-   hint reaches it, otherwise optimised by CP-SAT from the best placement so far, with the
-   levels before it held at their values. On an instance without side constraints the flow
-   is exact for levels 1 and 2 and CP-SAT only orders travel.
+0. **Fast path.** When no rule outside the flow can bind (solver.flow.flow_exact), the flow
+   is exact at every level and CP-SAT is not needed.
+1. **Placed.** One placement per student is enough for level 1 and keeps every rule of the
+   student's own, so the one-placement flow with host caps bounds it exactly but for groups.
+   Groups are settled by giving each split group its majority host and solving again; if
+   that costs placements, CP-SAT on the one-placement model (solver.model, ``single``)
+   proves how many.
+2. **Hint.** That placement held, a flow adds further placements where there is room; arcs
+   that break a student's overlap, weekly-hours or group rule are excluded and the flow
+   solved again, a few rounds, then any remaining clash is dropped. Every hard rule holds.
+3. **Levels.** Each later level is optimised by CP-SAT from the best placement so far, with
+   the levels before it held at their values, unless a known bound already proves it.
 
 The time limit covers the whole call; the same problem, parameters and seed give the same
 placements when every CP-SAT stage finishes (a stage cut short by the clock may differ).
@@ -18,17 +19,18 @@ placements when every CP-SAT stage finishes (a stage cut short by the clock may 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
 from solver.conflicts import slots_overlap
-from solver.flow import solve_flow
+from solver.flow import flow_exact, solve_flow, solve_flow_exact
 from solver.model import PlacementModel
 from solver.objective import better, evaluate, level_names, scale_of
 from solver.problem import INTERNSHIP, Arc, Params, Problem, SlotSpec
@@ -65,44 +67,88 @@ def solve(
             problem, levels, INFEASIBLE, started, f"pinned without a candidate arc: {text}"
         )
 
-    relaxed = solve_flow(problem, host_caps=False, travel=False)
-    relaxed_values = evaluate(problem, relaxed.assignments)
-    # One placement per student with host caps: the exact level-1 bound but for groups.
-    placed_bound = evaluate(
-        problem, solve_flow(problem, host_caps=True, travel=False, single=True).assignments
-    )[0]
-    incumbent, repair_rounds = _hint(problem)
-    values = evaluate(problem, incumbent)
+    if flow_exact(problem):
+        exact = solve_flow_exact(problem)
+        value = evaluate(problem, exact.assignments)
+        wall = time.perf_counter() - started
+        stages = [
+            Stage(level, "min_cost_flow", OPTIMAL, v, v, wall if not position else 0.0)
+            for position, (level, v) in enumerate(zip(levels, value, strict=True))
+        ]
+        for stage in stages:
+            _report(progress, stage, started)
+        return _solution(problem, levels, OPTIMAL, exact.assignments, stages, started, {})
 
-    # Known upper bounds per level (maximised levels) from the relaxation; see module doc.
-    known: dict[str, int] = {"placed": placed_bound}
+    # Level 1 needs one placement per student, and one placement keeps every rule of the
+    # student's own; with host caps the flow then counts distinct students exactly, so its
+    # optimum bounds level 1 (groups aside) and, groups settled, is usually reached.
+    single = solve_flow(problem, host_caps=True, travel=True, single=True, bonus=problem.previous)
+    placed_bound = evaluate(problem, single.assignments)[0]
+    base, group_rounds = _settle_groups(problem, single.assignments)
+    stages: list[Stage] = []
+    placed = evaluate(problem, base)[0]
+    if placed == placed_bound:
+        stages.append(Stage("placed", "min_cost_flow", OPTIMAL, placed, placed, 0.0))
+    elif not _worth_trying(problem, (budget := _left(params, started) * 0.5)):
+        stages.append(Stage("placed", SKIPPED, FEASIBLE, placed, placed_bound, 0.0))
+    else:
+        # Groups cost placements: CP-SAT on the one-placement model proves how many.
+        stage, found = _cp_sat_stage(
+            PlacementModel(problem, single=True),
+            "placed",
+            base,
+            placed_bound,
+            budget,
+            params,
+            progress,
+            started,
+            presolve=False,
+        )
+        if found is not None and evaluate(problem, found)[0] > placed:
+            base = found
+        stages.append(stage)
+    _report(progress, stages[-1], started)
+    incumbent, repair_rounds = _extend(problem, base, started, params.time_limit_s)
+    values = evaluate(problem, incumbent)
+    first = stages[0]
+    if values[0] > first.objective:  # extra placements found a seat for someone after all
+        status = OPTIMAL if values[0] == first.bound else first.status
+        stages[0] = Stage("placed", first.method, status, values[0], first.bound, first.wall_s)
+
+    # Known upper bounds per level (maximised levels); see module doc.
+    known: dict[str, int] = {}
     if problem.previous:
         known["kept"] = len(set(problem.previous) & arcs)
 
-    stages: list[Stage] = []
     model: PlacementModel | None = None
-    proven_all = True
-    for position, level in enumerate(levels):
+    proven_all = stages[0].status == OPTIMAL
+    for position, level in enumerate(levels[1:], start=1):
         value = values[position]
-        placed_exact = stages and stages[0].status == OPTIMAL
-        if level == "preference" and placed_exact and stages[0].objective == relaxed_values[0]:
-            known["preference"] = relaxed_values[levels.index("preference")]
         if known.get(level) == value:
             stages.append(Stage(level, "min_cost_flow", OPTIMAL, value, value, 0.0))
+            _report(progress, stages[-1], started)
             if model is not None:
                 _hold(model, level, value)
+            continue
+        remaining = _left(params, started)
+        later = len(levels) - position - 1
+        budget = remaining if later == 0 else remaining * 0.6
+        if not _worth_trying(problem, budget):
+            minimise = level == "travel"
+            bound = _valid_bound(problem, level, value, math.nan, known.get(level), minimise)
+            stages.append(Stage(level, SKIPPED, TIMED_OUT, value, bound, 0.0))
+            proven_all = False
             continue
         if model is None:
             model = PlacementModel(problem)
             for earlier in stages:
                 _hold(model, earlier.level, earlier.objective)
-        remaining = params.time_limit_s - (time.perf_counter() - started)
-        later = len(levels) - position - 1
-        budget = remaining if later == 0 else remaining * 0.6
+            budget = _left(params, started) if later == 0 else _left(params, started) * 0.6
         stage, found = _cp_sat_stage(
             model, level, incumbent, known.get(level), budget, params, progress, started
         )
         stages.append(stage)
+        _report(progress, stage, started)
         if found is not None:
             found_values = evaluate(problem, found)
             # CP-SAT starts from the incumbent, so it is never worse; keep it if it were.
@@ -112,9 +158,25 @@ def solve(
         _hold(model, level, values[position])
 
     status = OPTIMAL if proven_all and all(s.status == OPTIMAL for s in stages) else FEASIBLE
-    return _solution(
-        problem, levels, status, incumbent, stages, started, {"repair_rounds": repair_rounds}
-    )
+    metrics = {"group_rounds": group_rounds, "repair_rounds": repair_rounds}
+    return _solution(problem, levels, status, incumbent, stages, started, metrics)
+
+
+# Measured on this machine: CP-SAT needs about a second per 15,000 candidate arcs before its
+# search helps (model build and the first LP: 21 s at 10,000 students, 316,000 arcs); a stage
+# with less time than that only overruns the limit (at 50,000 students a 35 s stage took 60 s
+# and 6 GiB), so it is skipped and the flow placement stands.
+ARCS_PER_SECOND = 15_000
+SKIPPED = "skipped"  # the method of a stage too large for the time left
+
+
+def _left(params: Params, started: float) -> float:
+    return params.time_limit_s - (time.perf_counter() - started)
+
+
+def _worth_trying(problem: Problem, budget: float) -> bool:
+    """Whether a CP-SAT stage of ``budget`` seconds can do anything on ``problem``."""
+    return budget > 0.2 and len(problem.arcs) / ARCS_PER_SECOND <= budget
 
 
 def _empty(
@@ -158,6 +220,12 @@ def _solution(
         moved=moved,
         metrics=dict(metrics),
     )
+
+
+def _report(progress: ProgressFn | None, stage: Stage, started: float) -> None:
+    """Tell the caller a level is settled (for a display that shows every level)."""
+    if progress is not None:
+        progress(Progress(stage.level, time.perf_counter() - started, stage.objective, stage.bound))
 
 
 def _hold(model: PlacementModel, level: str, value: int) -> None:
@@ -257,6 +325,7 @@ def _cp_sat_stage(
     params: Params,
     progress: ProgressFn | None,
     started: float,
+    presolve: bool = True,
 ) -> tuple[Stage, tuple[tuple[int, int], ...] | None]:
     """Optimise one level with CP-SAT; returns the stage and the better placement, if any."""
     t0 = time.perf_counter()
@@ -270,6 +339,9 @@ def _cp_sat_stage(
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.5, budget)
     _configure(solver.parameters, params)
+    # Measured at 10,000 students: presolve took 32 s of a 54 s one-placement solve whose
+    # root LP is already tight; without it the LP proves the optimum in 24 s.
+    solver.parameters.cp_model_presolve = presolve
     solver.parameters.log_search_progress = bool(os.environ.get("WBL_SOLVER_LOG"))
     # The flow bound is not added as a constraint (measured: that cut stalls CP-SAT's search
     # on small instances); a solution that reaches it simply ends the stage.
@@ -301,16 +373,82 @@ def _cp_sat_stage(
 # --- the hint ---------------------------------------------------------------------------------
 
 
-def _hint(problem: Problem) -> tuple[tuple[tuple[int, int], ...], int]:
-    """A placement that keeps every hard rule, from the flow restriction and a repair."""
+def _settle_groups(
+    problem: Problem, assignments: tuple[tuple[int, int], ...]
+) -> tuple[tuple[tuple[int, int], ...], int]:
+    """One placement per student with every group's internships at one host.
+
+    A group the one-placement flow sends to several hosts keeps the host most of its
+    members got (the lowest id on a tie); the members' internships elsewhere are left out
+    and the flow solved again, a few rounds; :func:`repair` drops what still clashes.
+    """
+    slots = {s.id: s for s in problem.slots}
+    group_of = {s.id: s.group for s in problem.students if s.group is not None}
     excluded: set[tuple[int, int]] = set()
-    kept: tuple[tuple[int, int], ...] = ()
+    for round_number in range(1, REPAIR_ROUNDS + 1):
+        hosts: dict[int, Counter[int]] = defaultdict(Counter)
+        for student, slot in assignments:
+            if student in group_of and slots[slot].kind == INTERNSHIP:
+                hosts[group_of[student]][slots[slot].host] += 1
+        chosen = {
+            group: min(count, key=lambda h, c=count: (-c[h], h))
+            for group, count in hosts.items()
+            if len(count) > 1
+        }
+        if not chosen:
+            return assignments, round_number
+        for arc in problem.arcs:
+            group = group_of.get(arc.student)
+            slot = slots.get(arc.slot)
+            internship = slot is not None and slot.kind == INTERNSHIP
+            if group in chosen and internship and slot.host != chosen[group]:
+                excluded.add((arc.student, arc.slot))
+        assignments = solve_flow(
+            problem,
+            host_caps=True,
+            travel=True,
+            single=True,
+            excluded=excluded,
+            bonus=problem.previous,
+        ).assignments
+    return repair(problem, assignments)[0], REPAIR_ROUNDS
+
+
+def _extend(
+    problem: Problem, base: tuple[tuple[int, int], ...], started: float, time_limit_s: float
+) -> tuple[tuple[tuple[int, int], ...], int]:
+    """``base`` (one placement per student) plus the further placements a flow finds room
+    for, repaired: a placement that keeps every hard rule, with ``base`` all kept.
+
+    The flow holds ``base`` as pins; arcs that break a student's overlap, weekly-hours or
+    group rule are excluded and the flow solved again, for a few rounds while the clock
+    allows (at most 40% of the time limit), then any remaining clash is dropped.
+    """
+    slots = {s.id: s for s in problem.slots}
+    group_of = {s.id: s.group for s in problem.students if s.group is not None}
+    pinned = dataclasses.replace(problem, pins=tuple(sorted(set(problem.pins) | set(base))))
+    group_host = {
+        group_of[s]: slots[t].host for s, t in base if s in group_of and slots[t].kind == INTERNSHIP
+    }
+    # A group's internships stay at the host its members already have.
+    excluded = {
+        (a.student, a.slot)
+        for a in problem.arcs
+        if a.student in group_of
+        and group_of[a.student] in group_host
+        and a.slot in slots
+        and slots[a.slot].kind == INTERNSHIP
+        and slots[a.slot].host != group_host[group_of[a.student]]
+    }
+    kept: tuple[tuple[int, int], ...] = tuple(sorted(set(base)))
     for round_number in range(1, REPAIR_ROUNDS + 1):
         flow = solve_flow(
-            problem, host_caps=True, travel=True, excluded=excluded, bonus=problem.previous
+            pinned, host_caps=True, travel=True, excluded=excluded, bonus=problem.previous
         )
-        kept, avoid = repair(problem, flow.assignments)
+        kept, avoid = repair(pinned, flow.assignments)
         if set(kept) == set(flow.assignments):
+            return kept, round_number
+        if time.perf_counter() - started > 0.4 * time_limit_s:
             return kept, round_number
         excluded |= avoid
     return kept, REPAIR_ROUNDS

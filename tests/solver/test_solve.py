@@ -235,3 +235,45 @@ def test_objective_scale_keeps_extra_ranked_placements_worth_taking() -> None:
     worst = Arc(0, 0, scale.max_rank)
     assert scale.preference(worst) - scale.count_penalty(scale.max_placements) > 0
     assert scale.preference(Arc(0, 0, None)) < scale.preference(worst)
+
+
+def test_solve_proves_placed_when_a_group_costs_a_placement() -> None:
+    # The flow (groups aside) places both; the group rule allows only one internship host,
+    # so one-placement CP-SAT must prove that one student is the most that can be placed.
+    students = [StudentSpec(0, weight=2, group=1), StudentSpec(1, group=1), StudentSpec(2)]
+    slots = [
+        _slot(0, host=0, kind=INTERNSHIP),
+        _slot(1, host=1, kind=INTERNSHIP),
+        _slot(2, host=1, kind=JOB_SHADOW),
+    ]
+    arcs = [Arc(0, 0, 1), Arc(1, 1, 1), Arc(2, 2, 1), Arc(2, 1, 2)]
+    solution = _solved(_problem(students, slots, arcs))
+    placed = solution.stages[0]
+    assert placed.level == "placed" and placed.method == "cp_sat"
+    assert solution.placed_proven and solution.status == OPTIMAL
+    # Student 0 (weight 2) interns at host 0; student 2 shadows and takes the internship
+    # student 1 cannot (the group is at host 0); student 1 is left out.
+    assert set(solution.assignments) == {(0, 0), (2, 2), (2, 1)}
+    assert solution.unplaced == (1,)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_one_placement_model_finds_the_placed_optimum(seed: int) -> None:
+    from ortools.sat.python import cp_model
+
+    from solver.model import PlacementModel
+
+    problem = random_problem(seed, students=3, hosts=2, opportunities=3, choices=2)
+    problem = Problem(
+        problem.students, problem.hosts, problem.slots, problem.arcs[:10], problem.max_per_kind
+    )
+    model = PlacementModel(problem, single=True)
+    model.model.maximize(model.expr("placed"))
+    solver = cp_model.CpSolver()
+    assert solver.solve(model.model) == cp_model.OPTIMAL
+    values = list(solver.response_proto.solution)
+    chosen = model.assignments(values)
+    assert len({s for s, _ in chosen}) == len(chosen)  # one placement each
+    assert check_assignments(problem, chosen) == []
+    assert round(solver.objective_value) == _brute_force(problem)[0]
