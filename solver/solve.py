@@ -137,6 +137,7 @@ def solve(
             minimise = level == "travel"
             bound = _valid_bound(problem, level, value, math.nan, known.get(level), minimise)
             stages.append(Stage(level, SKIPPED, TIMED_OUT, value, bound, 0.0))
+            _report(progress, stages[-1], started)
             proven_all = False
             continue
         if model is None:
