@@ -398,12 +398,7 @@ def _settle_groups(
         }
         if not chosen:
             return assignments, round_number
-        for arc in problem.arcs:
-            group = group_of.get(arc.student)
-            slot = slots.get(arc.slot)
-            internship = slot is not None and slot.kind == INTERNSHIP
-            if group in chosen and internship and slot.host != chosen[group]:
-                excluded.add((arc.student, arc.slot))
+        excluded |= _internships_elsewhere(problem, slots, group_of, chosen)
         assignments = solve_flow(
             problem,
             host_caps=True,
@@ -432,15 +427,7 @@ def _extend(
         group_of[s]: slots[t].host for s, t in base if s in group_of and slots[t].kind == INTERNSHIP
     }
     # A group's internships stay at the host its members already have.
-    excluded = {
-        (a.student, a.slot)
-        for a in problem.arcs
-        if a.student in group_of
-        and group_of[a.student] in group_host
-        and a.slot in slots
-        and slots[a.slot].kind == INTERNSHIP
-        and slots[a.slot].host != group_host[group_of[a.student]]
-    }
+    excluded = _internships_elsewhere(problem, slots, group_of, group_host)
     kept: tuple[tuple[int, int], ...] = tuple(sorted(set(base)))
     for round_number in range(1, REPAIR_ROUNDS + 1):
         flow = solve_flow(
@@ -505,6 +492,18 @@ def repair(
             taken.append(arc)
         kept.extend((a.student, a.slot) for a in taken)
     # A group member's internships elsewhere would only be dropped again next round.
+    dropped |= _internships_elsewhere(problem, slots, group_of, group_host)
+    return tuple(sorted(kept)), dropped
+
+
+def _internships_elsewhere(
+    problem: Problem,
+    slots: dict[int, SlotSpec],
+    group_of: dict[int, int | None],
+    group_host: dict[int, int],
+) -> set[tuple[int, int]]:
+    """The internship arcs of group members at a host other than their group's."""
+    elsewhere: set[tuple[int, int]] = set()
     for arc in problem.arcs:
         group = group_of.get(arc.student)
         slot = slots.get(arc.slot)
@@ -514,8 +513,8 @@ def repair(
             and slot.kind == INTERNSHIP
             and slot.host != group_host[group]
         ):
-            dropped.add((arc.student, arc.slot))
-    return tuple(sorted(kept)), dropped
+            elsewhere.add((arc.student, arc.slot))
+    return elsewhere
 
 
 def _fits(problem: Problem, slots: dict[int, SlotSpec], taken: list[Arc], arc: Arc) -> bool:
