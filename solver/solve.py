@@ -4,14 +4,17 @@
    is exact at every level and CP-SAT is not needed.
 1. **Placed.** One placement per student is enough for level 1 and keeps every rule of the
    student's own, so the one-placement flow with host caps bounds it exactly but for groups.
-   Groups are settled by giving each split group its majority host and solving again; if
-   that costs placements, CP-SAT on the one-placement model (solver.model, ``single``)
-   proves how many.
+   Groups are settled by giving each split group its majority host and solving again. If
+   that costs placements, the LP relaxation of the full model (solver.relax) bounds level 1
+   again, and CP-SAT searches the LP's support (a neighbourhood of a few thousand arcs)
+   and then, time allowing, the whole one-placement model (solver.model, ``single``).
 2. **Hint.** That placement held, a flow adds further placements where there is room; arcs
    that break a student's overlap, weekly-hours or group rule are excluded and the flow
    solved again, a few rounds, then any remaining clash is dropped. Every hard rule holds.
-3. **Levels.** Each later level is optimised by CP-SAT from the best placement so far, with
-   the levels before it held at their values, unless a known bound already proves it.
+3. **Levels.** Each later level, with the levels before it held: the LP gives its bound and
+   CP-SAT searches the LP's support with the incumbent's arcs; if that does not reach the
+   bound and there is time, CP-SAT searches the whole model from the best placement so far.
+   A level whose value meets a known bound is proven.
 
 The time limit covers the whole call; the same problem, parameters and seed give the same
 placements when every CP-SAT stage finishes (a stage cut short by the clock may differ).
@@ -34,6 +37,7 @@ from solver.flow import flow_exact, solve_flow, solve_flow_exact
 from solver.model import PlacementModel
 from solver.objective import better, evaluate, level_names, scale_of
 from solver.problem import INTERNSHIP, Arc, Params, Problem, SlotSpec
+from solver.relax import LpResult, Relaxation
 from solver.solution import FEASIBLE, INFEASIBLE, OPTIMAL, TIMED_OUT, Solution, Stage
 
 REPAIR_ROUNDS = 4
@@ -85,13 +89,34 @@ def solve(
     single = solve_flow(problem, host_caps=True, travel=True, single=True, bonus=problem.previous)
     placed_bound = evaluate(problem, single.assignments)[0]
     base, group_rounds = _settle_groups(problem, single.assignments)
-    stages: list[Stage] = []
     placed = evaluate(problem, base)[0]
-    if placed == placed_bound:
-        stages.append(Stage("placed", "min_cost_flow", OPTIMAL, placed, placed, 0.0))
-    elif not _worth_trying(problem, (budget := _left(params, started) * 0.5)):
-        stages.append(Stage("placed", SKIPPED, FEASIBLE, placed, placed_bound, 0.0))
-    else:
+    # The full model and its LP relaxation, when there is time for them: the LP bounds
+    # every level and its support is where CP-SAT looks first (solver.relax).
+    model: PlacementModel | None = None
+    relax: Relaxation | None = None
+    if placed < placed_bound and _lp_worth_trying(problem, _left(params, started) * 0.5):
+        model = PlacementModel(problem)
+        relax = Relaxation(model)
+    stage: Stage | None = None
+    method = "min_cost_flow"
+    if placed < placed_bound and relax is not None:
+        lp = relax.optimise("placed", _left(params, started) * 0.3)
+        if lp is not None:
+            placed_bound, method = min(placed_bound, lp.bound), "lp"
+            if placed < placed_bound:
+                stage, found = _neighbourhood_stage(
+                    problem, "placed", base, lp, placed_bound, _left(params, started) * 0.3,
+                    params, progress, started, single=True,
+                )  # fmt: skip
+                base = found or base
+    placed = evaluate(problem, base)[0]
+    if placed >= placed_bound:
+        if stage is not None:
+            method, wall = stage.method, stage.wall_s
+        else:
+            wall = 0.0
+        stage = Stage("placed", method, OPTIMAL, placed, placed_bound, wall)
+    elif _worth_trying(problem, (budget := _left(params, started) * 0.5)):
         # Groups cost placements: CP-SAT on the one-placement model proves how many.
         stage, found = _cp_sat_stage(
             PlacementModel(problem, single=True),
@@ -106,44 +131,67 @@ def solve(
         )
         if found is not None and evaluate(problem, found)[0] > placed:
             base = found
-        stages.append(stage)
-    _report(progress, stages[-1], started)
+    elif stage is None:
+        stage = Stage("placed", SKIPPED, FEASIBLE, placed, placed_bound, 0.0)
+    stages: list[Stage] = [stage]
+    _report(progress, stage, started)
     incumbent, repair_rounds = _extend(problem, base, started, params.time_limit_s)
     values = evaluate(problem, incumbent)
     first = stages[0]
     if values[0] > first.objective:  # extra placements found a seat for someone after all
         status = OPTIMAL if values[0] == first.bound else first.status
         stages[0] = Stage("placed", first.method, status, values[0], first.bound, first.wall_s)
+    if model is not None:
+        model.hold("placed", values[0])
 
-    # Known upper bounds per level (maximised levels); see module doc.
+    # Known bounds per level; see module doc.
     known: dict[str, int] = {}
     if problem.previous:
         known["kept"] = len(set(problem.previous) & arcs)
 
-    model: PlacementModel | None = None
     proven_all = stages[0].status == OPTIMAL
     for position, level in enumerate(levels[1:], start=1):
         value = values[position]
+        minimise = level == "travel"
+        later = len(levels) - position - 1
+        spent: float | None = None  # the LP and neighbourhood's time, when they ran
+        if relax is not None and known.get(level) != value:
+            lp = relax.optimise(level, _left(params, started) * (0.5 if later else 0.7))
+            if lp is not None:
+                known[level] = _tighter(known.get(level), lp.bound, minimise)
+                stage, found = _neighbourhood_stage(
+                    problem, level, incumbent, lp, known[level],
+                    _left(params, started) * (0.4 if later else 0.9), params, progress,
+                    started, holds=list(zip(levels[:position], values[:position], strict=True)),
+                )  # fmt: skip
+                spent = stage.wall_s
+                if found is not None:
+                    found_values = evaluate(problem, found)
+                    if not better(problem, values, found_values):
+                        incumbent, values = found, found_values
+                        value = values[position]
         if known.get(level) == value:
-            stages.append(Stage(level, "min_cost_flow", OPTIMAL, value, value, 0.0))
+            method, wall = ("min_cost_flow", 0.0) if spent is None else ("lp+cp_sat", spent)
+            stages.append(Stage(level, method, OPTIMAL, value, value, wall))
             _report(progress, stages[-1], started)
             if model is not None:
-                _hold(model, level, value)
+                model.hold(level, value)
             continue
         remaining = _left(params, started)
-        later = len(levels) - position - 1
         budget = remaining if later == 0 else remaining * 0.6
         if not _worth_trying(problem, budget):
-            minimise = level == "travel"
             bound = _valid_bound(problem, level, value, math.nan, known.get(level), minimise)
-            stages.append(Stage(level, SKIPPED, TIMED_OUT, value, bound, 0.0))
+            method = SKIPPED if relax is None else "lp+cp_sat"
+            stages.append(Stage(level, method, FEASIBLE if relax else TIMED_OUT, value, bound, 0.0))
             _report(progress, stages[-1], started)
             proven_all = False
+            if model is not None:
+                model.hold(level, value)
             continue
         if model is None:
             model = PlacementModel(problem)
             for earlier in stages:
-                _hold(model, earlier.level, earlier.objective)
+                model.hold(earlier.level, earlier.objective)
             budget = _left(params, started) if later == 0 else _left(params, started) * 0.6
         stage, found = _cp_sat_stage(
             model, level, incumbent, known.get(level), budget, params, progress, started
@@ -156,7 +204,7 @@ def solve(
             if not better(problem, values, found_values):
                 incumbent, values = found, found_values
         proven_all = proven_all and stage.status == OPTIMAL
-        _hold(model, level, values[position])
+        model.hold(level, values[position])
 
     status = OPTIMAL if proven_all and all(s.status == OPTIMAL for s in stages) else FEASIBLE
     metrics = {"group_rounds": group_rounds, "repair_rounds": repair_rounds}
@@ -169,6 +217,55 @@ def solve(
 # and 6 GiB), so it is skipped and the flow placement stands.
 ARCS_PER_SECOND = 15_000
 SKIPPED = "skipped"  # the method of a stage too large for the time left
+
+
+# Measured at 10,000 students (211,898 arcs): the full model takes 4.8 s to build and its LP
+# 3 to 5 s per level in HiGHS, so the LP path starts only with about a second per 20,000
+# arcs in hand.
+LP_ARCS_PER_SECOND = 20_000
+
+
+def _lp_worth_trying(problem: Problem, budget: float) -> bool:
+    """Whether the full model and its LP relaxation fit in ``budget`` seconds."""
+    return len(problem.arcs) / LP_ARCS_PER_SECOND <= budget
+
+
+def _tighter(known: int | None, bound: int, minimise: bool) -> int:
+    if known is None:
+        return bound
+    return max(known, bound) if minimise else min(known, bound)
+
+
+def _neighbourhood_stage(
+    problem: Problem,
+    level: str,
+    incumbent: tuple[tuple[int, int], ...],
+    lp: LpResult,
+    bound: int,
+    budget: float,
+    params: Params,
+    progress: ProgressFn | None,
+    started: float,
+    *,
+    single: bool = False,
+    holds: Iterable[tuple[str, int]] = (),
+) -> tuple[Stage, tuple[tuple[int, int], ...] | None]:
+    """CP-SAT on the arcs of the LP's support and of ``incumbent`` only, with ``holds`` kept.
+
+    The neighbourhood is small (a few thousand arcs at 10,000 students), so CP-SAT settles
+    it in seconds; its optimum is not the whole problem's, so the stage is proven only when
+    it reaches ``bound`` (the LP's, or a tighter one known).
+    """
+    t0 = time.perf_counter()
+    model = PlacementModel(problem, single=single, only=lp.support | set(incumbent))
+    for earlier, value in holds:
+        model.hold(earlier, value)
+    _, found = _cp_sat_stage(model, level, incumbent, bound, budget, params, progress, started)
+    best = evaluate(problem, found or incumbent)[level_names(problem).index(level)]
+    reached = best <= bound if level == "travel" else best >= bound
+    wall = time.perf_counter() - t0 + lp.wall_s
+    status = OPTIMAL if reached else FEASIBLE
+    return Stage(level, "lp+cp_sat", status, best, bound, wall), found
 
 
 def _left(params: Params, started: float) -> float:
@@ -227,15 +324,6 @@ def _report(progress: ProgressFn | None, stage: Stage, started: float) -> None:
     """Tell the caller a level is settled (for a display that shows every level)."""
     if progress is not None:
         progress(Progress(stage.level, time.perf_counter() - started, stage.objective, stage.bound))
-
-
-def _hold(model: PlacementModel, level: str, value: int) -> None:
-    """Keep ``level`` at least as good as ``value`` in every later stage."""
-    expr = model.expr(level)
-    if level == "travel":
-        model.model.add(expr <= value)
-    else:
-        model.model.add(expr >= value)
 
 
 class _Watcher(cp_model.CpSolverSolutionCallback):

@@ -1,0 +1,72 @@
+"""The LP relaxation: its bounds hold, and its formulation is tight where it matters."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from solver.model import PlacementModel
+from solver.problem import Arc, HostSpec, Problem, StudentSpec
+from solver.relax import Relaxation
+from tests.solver.instances import random_problem
+from tests.solver.test_solve import _brute_force, _problem, _slot
+
+
+def _small(seed: int) -> Problem:
+    problem = random_problem(seed, students=4, hosts=2, opportunities=4, choices=2)
+    return Problem(
+        problem.students,
+        problem.hosts,
+        problem.slots,
+        problem.arcs[:11],
+        problem.max_per_kind,
+        pins=problem.pins,
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_lp_bounds_are_never_beaten_by_the_true_optimum(seed: int) -> None:
+    problem = _small(seed)
+    optimum = _brute_force(problem)
+    assert optimum is not None
+    model = PlacementModel(problem)
+    relax = Relaxation(model)
+    placed = relax.optimise("placed", 10)
+    assert placed is not None and placed.bound >= optimum[0]
+    # With level 1 held at its optimum, the preference bound holds for every placement
+    # that reaches it, and the travel bound (a cost) is never above the optimum's.
+    model.hold("placed", optimum[0])
+    preference = relax.optimise("preference", 10)
+    assert preference is not None and preference.bound >= optimum[1]
+    model.hold("preference", optimum[1])
+    travel = relax.optimise("travel", 10)
+    assert travel is not None and travel.bound <= optimum[2]
+
+
+def test_lp_counts_a_student_once_at_a_capped_host_however_the_slots_are_split() -> None:
+    # Two students, one opportunity with two dated slots at a host that takes one student.
+    # Written as one implication per slot, the LP puts each student half in each slot and
+    # counts them as half a student at the host: both "placed". Summed per opportunity, it
+    # knows one student is all the host can take.
+    slots = [_slot(0, host=0, opp=7), _slot(1, host=0, opp=7)]
+    arcs = [Arc(s, t, 1) for s in (0, 1) for t in (0, 1)]
+    problem = _problem(
+        [StudentSpec(0), StudentSpec(1)], slots, arcs, hosts=[HostSpec(0, max_students=1)]
+    )
+    result = Relaxation(PlacementModel(problem)).optimise("placed", 10)
+    assert result is not None and result.bound == 1
+
+
+def test_lp_support_is_where_the_relaxation_places_students() -> None:
+    slots = [_slot(0, cap=1), _slot(1, cap=1)]
+    arcs = [Arc(0, 0, 1), Arc(0, 1, 2), Arc(1, 0, 1)]
+    problem = _problem([StudentSpec(0), StudentSpec(1)], slots, arcs)
+    model = PlacementModel(problem)
+    relax = Relaxation(model)
+    placed = relax.optimise("placed", 10)
+    assert placed is not None and placed.bound == 2
+    model.hold("placed", 2)
+    preference = relax.optimise("preference", 10)
+    # Both placed: student 1 must have slot 0, so student 0 takes its second choice.
+    assert preference is not None and preference.support == {(0, 1), (1, 0)}
