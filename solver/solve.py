@@ -181,8 +181,10 @@ def solve(
         budget = remaining if later == 0 else remaining * 0.6
         if not _worth_trying(problem, budget):
             bound = _valid_bound(problem, level, value, math.nan, known.get(level), minimise)
-            method = SKIPPED if relax is None else "lp+cp_sat"
-            stages.append(Stage(level, method, FEASIBLE if relax else TIMED_OUT, value, bound, 0.0))
+            if spent is None:  # neither the LP nor CP-SAT had time for this level
+                stages.append(Stage(level, SKIPPED, TIMED_OUT, value, bound, 0.0))
+            else:
+                stages.append(Stage(level, "lp+cp_sat", FEASIBLE, value, bound, spent))
             _report(progress, stages[-1], started)
             proven_all = False
             if model is not None:
