@@ -131,6 +131,8 @@ def solve(
         )
         if found is not None and evaluate(problem, found)[0] > placed:
             base = found
+        if stage.bound > placed_bound:  # the LP's bound can be the tighter one
+            stage = dataclasses.replace(stage, bound=placed_bound)
     elif stage is None:
         stage = Stage("placed", SKIPPED, FEASIBLE, placed, placed_bound, 0.0)
     stages: list[Stage] = [stage]
