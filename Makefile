@@ -38,5 +38,4 @@ bench: $(STAMP)
 # About 50 minutes: our solve, min-cost flow, deferred acceptance, serial dictatorship and
 # HiGHS (in its own process) on generated terms of 1,000 / 10,000 / 50,000 students.
 bench-solve: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m benchmarks.solve_bench --students 1000 10000 50000 --out benchmarks/solve_results.md

@@ -1,15 +1,14 @@
 """HiGHS on the placement model as a MIP: the exact-solver baseline of the solve benchmarks.
 
 The same model as :mod:`solver.model` (the CP-SAT one: its linear rows, as its LP relaxation
-uses them) as a mixed-integer programme for HiGHS (highspy, the optional ``bench`` extra), with
-the same lexicographic objective
-(:mod:`solver.objective`) solved in stages like ours: maximise the priority-weighted placed
-count and hold it, maximise preference and hold it, minimise travel. Each stage starts from
-the previous stage's solution.
+uses them) as a mixed-integer programme for HiGHS, loaded by :func:`solver.relax.highs_of`,
+with the same lexicographic objective (:mod:`solver.objective`) solved in stages like ours:
+maximise the priority-weighted placed count and hold it, maximise preference and hold it,
+minimise travel. Each stage starts from the previous stage's solution.
 
-It runs in a process of its own, so its time and memory are its own. OR-Tools (imported to
-build the model) bundles HiGHS 1.12; the ``bench`` extra pins highspy to that same version,
-since a different highspy in the same process fails to import or crashes::
+It runs in a process of its own, so its time and memory are its own. HiGHS here is the whole
+model at once, with no flow, fixing or neighbourhoods; our solve uses it only on the small
+models those leave (solver.solve)::
 
     python -m benchmarks.highs_mip PROBLEM.pickle --time-limit 600 --out RESULT.json
 
@@ -37,6 +36,7 @@ import numpy as np
 from solver.model import PlacementModel
 from solver.objective import level_names
 from solver.problem import Problem
+from solver.relax import highs_of
 
 DEFAULT_GAP = 0.0049  # just under the 0.5% quality target: HiGHS divides by the primal value
 
@@ -51,18 +51,8 @@ class MipModel:
     def __init__(self, problem: Problem) -> None:
         self.model = PlacementModel(problem)
         self.n_cols = len(self.model.model.proto.variables)
-        self.col_lower: list[float] = [0.0] * self.n_cols  # pins are rows of the model
-        self.row_lower: list[float] = []
-        self.row_upper: list[float] = []
-        self.starts: list[int] = []
-        self.cols: list[int] = []
-        self.coefs: list[float] = []
-        for indices, coefficients, lower, upper in self.model.rows:
-            self.starts.append(len(self.cols))
-            self.cols.extend(indices)
-            self.coefs.extend(coefficients)
-            self.row_lower.append(lower)
-            self.row_upper.append(upper)
+        self.n_rows = len(self.model.rows)
+        self.nonzeros = sum(len(indices) for indices, *_ in self.model.rows)
 
     def level(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(columns, coefficients) of an objective level (see solver.objective)."""
@@ -75,35 +65,6 @@ class MipModel:
         x = np.asarray(values)[[v.index for v in self.model.x]]
         arcs = self.model.arcs
         return [(arcs[i].student, arcs[i].slot) for i in np.flatnonzero(x > 0.5)]
-
-
-def _highs(model: MipModel, seed: int, threads: int) -> Any:
-    """A Highs instance holding ``model`` (all columns binary, zero objective)."""
-    import highspy
-
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("random_seed", seed)
-    h.setOptionValue("threads", threads)
-    lp = highspy.HighsLp()
-    lp.num_col_ = model.n_cols
-    lp.num_row_ = len(model.row_lower)
-    lp.col_cost_ = np.zeros(model.n_cols)
-    lp.col_lower_ = np.asarray(model.col_lower, dtype=np.float64)
-    lp.col_upper_ = np.ones(model.n_cols)
-    lp.row_lower_ = np.asarray(model.row_lower, dtype=np.float64)
-    lp.row_upper_ = np.asarray(model.row_upper, dtype=np.float64)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.num_col_ = model.n_cols
-    lp.a_matrix_.num_row_ = len(model.row_lower)
-    lp.a_matrix_.start_ = np.asarray([*model.starts, len(model.cols)], dtype=np.int32)
-    lp.a_matrix_.index_ = np.asarray(model.cols, dtype=np.int32)
-    lp.a_matrix_.value_ = np.asarray(model.coefs, dtype=np.float64)
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * model.n_cols
-    status = h.passModel(lp)
-    if status == highspy.HighsStatus.kError:
-        raise RuntimeError("HiGHS refused the model")
-    return h
 
 
 def solve_lexicographic(
@@ -124,15 +85,16 @@ def solve_lexicographic(
 
     started = time.perf_counter()
     model = MipModel(problem)
-    h = _highs(model, seed, threads)
+    h = highs_of(model.model, integer=True, seed=seed)
+    h.setOptionValue("threads", threads)
     built = time.perf_counter()
     result: dict[str, Any] = {
         "method": "highs",
         "levels": list(level_names(problem)),
         "highs_version": getattr(highspy, "__version__", None) or h.version(),
         "columns": model.n_cols,
-        "rows": len(model.row_lower),
-        "nonzeros": len(model.cols),
+        "rows": model.n_rows,
+        "nonzeros": model.nonzeros,
         "build_s": built - started,
         "stages": [],
         "assignments": [],

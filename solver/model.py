@@ -406,19 +406,29 @@ class PlacementModel:
     def hint(self, assignments: Sequence[tuple[int, int]]) -> None:
         """Start the search from ``assignments`` (every variable gets a hinted value)."""
         self.model.clear_hints()
+        values = self.values_of(assignments)
+        variables = [*self.x, *self.placed_var.values(), *(v for v, _ in self.indicators)]
+        variables += [var for extra in self.extra.values() for var in extra]
+        for var in variables:
+            self.model.add_hint(var, values[var.index])
+
+    def values_of(self, assignments: Collection[tuple[int, int]]) -> list[int]:
+        """Every variable's value (by index) when the arcs of ``assignments`` in this model
+        are taken: the x, the placed and extra counts, and the indicators."""
+        values = [0] * len(self.model.proto.variables)
         chosen = {self.index[p] for p in assignments if p in self.index}
         counts: dict[int, int] = defaultdict(int)
         for i in chosen:
             counts[self.arcs[i].student] += 1
-        for i, var in enumerate(self.x):
-            self.model.add_hint(var, i in chosen)
+            values[self.x[i].index] = 1
         for student, placed in self.placed_var.items():
-            self.model.add_hint(placed, counts[student] >= 1)
+            values[placed.index] = int(counts[student] >= 1)
         for student, extra in self.extra.items():
             for k, var in enumerate(extra, start=2):
-                self.model.add_hint(var, counts[student] >= k)
+                values[var.index] = int(counts[student] >= k)
         for var, arcs in self.indicators:
-            self.model.add_hint(var, any(i in chosen for i in arcs))
+            values[var.index] = int(any(i in chosen for i in arcs))
+        return values
 
     def assignments(self, values: Sequence[int]) -> tuple[tuple[int, int], ...]:
         """The (student, slot) pairs set in a copied CP-SAT solution vector."""

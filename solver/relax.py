@@ -1,16 +1,22 @@
-"""The LP relaxation of a placement model: proven bounds, and where to look for solutions.
+"""HiGHS on a placement model's linear rows: LP bounds, reduced-cost fixing, small MIPs.
 
 :class:`solver.model.PlacementModel` records every constraint it gives CP-SAT as a linear row
-too, so the relaxation here is the same rules with the integrality dropped, solved by the
-HiGHS that ships inside OR-Tools (not the separate ``highspy`` package, which cannot share a
-process with it). For each objective level it gives
+too, so what HiGHS sees here is the same rules, not a second copy. HiGHS runs in this process
+through ``highspy``, pinned to the HiGHS that OR-Tools bundles (another version fails to load
+beside it).
 
-- a **bound** no integer placement can beat, with the levels before held, rounded outwards
-  (the objective is an integer) after a small relative tolerance for the LP's arithmetic;
-- the LP's **support**, the arcs with a positive value: measured at 10,000 students, 5,347
-  of 211,898 arcs, nearly all at 0 or 1. CP-SAT over the support and the incumbent's arcs
-  (a neighbourhood a few thousand arcs big) finds in seconds what it does not find in a
-  minute over all of them.
+- :class:`Relaxation` keeps one LP of the whole model and re-optimises it level after level,
+  each from the last one's basis (measured at 10,000 students: the travel LP takes 1.7 s so,
+  19 s from scratch). For each level it gives a **bound** no integer placement can beat,
+  rounded outwards, the LP's **support** (measured: 4,854 of 211,898 arcs, nearly all at 0
+  or 1) and the reduced costs that **fix arcs**: an arc at 0 whose reduced cost is worse
+  than the LP's margin over a target cannot be in any placement that reaches the target
+  (:meth:`LpResult.needed`). At 10,000 students that drops 164,000 of 212,000 arcs from the
+  search for one more placement.
+- :func:`solve_mip` solves a (small) model exactly, with branch and cut, within a time
+  limit: a neighbourhood, or a model cut down by fixing. Measured at 10,000 students: it
+  proves the placed count on the 48,000 arcs fixing leaves in 1.2 s, where CP-SAT does not in
+  60 s, and finds the best travel on the LP's support in 1.7 s.
 
 The formulation is what makes the bound useful: see ``PlacementModel._at_most_one_sums``.
 """
@@ -18,23 +24,89 @@ The formulation is what makes the bound useful: see ``PlacementModel._at_most_on
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ortools.linear_solver import linear_solver_pb2, pywraplp
+import highspy
+import numpy as np
 
 from solver.model import PlacementModel
 
-# The LP's objective is trusted to this relative precision before rounding to an integer.
+# The LP's values are trusted to this relative precision before rounding to an integer.
 TOLERANCE = 1e-6
+_FEASIBLE = 2  # HiGHS's kSolutionStatusFeasible
 
 
 @dataclass(frozen=True)
 class LpResult:
-    """One level's relaxation: its bound and the arcs the LP uses."""
+    """One level's relaxation: its bound, the arcs it uses, and what fixing can drop."""
 
-    bound: int
+    level: str
+    value: float  # the LP optimum
+    bound: int  # rounded outwards: no integer placement does better
     support: frozenset[tuple[int, int]]
     wall_s: float
+    # Arcs at 0 in the LP, with the LP's best value once the arc is taken (value + its
+    # reduced cost): a bound on every placement that uses the arc.
+    limits: tuple[tuple[tuple[int, int], float], ...]
+
+    def needed(self, target: int, arcs: Iterable[tuple[int, int]]) -> frozenset[tuple[int, int]]:
+        """Those of ``arcs`` a placement reaching ``target`` (at least, or at most for
+        travel) may use: every arc but the ones whose limit falls short of it."""
+        slack = TOLERANCE * max(1.0, abs(self.value)) + TOLERANCE
+        if self.level == "travel":
+            dropped = {arc for arc, limit in self.limits if limit > target + slack}
+        else:
+            dropped = {arc for arc, limit in self.limits if limit < target - slack}
+        return frozenset(arc for arc in arcs if arc not in dropped)
+
+
+def highs_of(model: PlacementModel, *, integer: bool, seed: int = 0) -> highspy.Highs:
+    """A silent, single-threaded HiGHS holding ``model``'s variables (all 0/1) and rows,
+    with no objective yet."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", seed)
+    n = len(model.model.proto.variables)
+    h.addVars(n, np.zeros(n), np.ones(n))
+    _add_rows(h, model.rows)
+    if integer:
+        kinds = np.full(n, int(highspy.HighsVarType.kInteger), dtype=np.uint8)
+        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), kinds)
+    return h
+
+
+def _add_rows(h: highspy.Highs, rows: list) -> None:
+    if not rows:
+        return
+    inf = highspy.kHighsInf
+    lower = np.array([max(row[2], -inf) for row in rows], dtype=np.float64)
+    upper = np.array([min(row[3], inf) for row in rows], dtype=np.float64)
+    sizes = np.fromiter((len(row[0]) for row in rows), dtype=np.int64, count=len(rows))
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int32)
+    indices = np.fromiter((i for row in rows for i in row[0]), dtype=np.int32)
+    values = np.fromiter((c for row in rows for c in row[1]), dtype=np.float64)
+    h.addRows(len(rows), lower, upper, len(indices), starts, indices, values)
+
+
+def _set_objective(h: highspy.Highs, model: PlacementModel, level: str) -> float:
+    """Make ``level`` HiGHS's objective; returns its constant term."""
+    variables, coefficients, constant = model.terms(level)
+    n = len(model.model.proto.variables)
+    cost = np.zeros(n)
+    np.add.at(cost, [v.index for v in variables], coefficients)
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
+    sense = highspy.ObjSense.kMinimize if level == "travel" else highspy.ObjSense.kMaximize
+    h.changeObjectiveSense(sense)
+    return float(constant)
+
+
+def _outwards(value: float, minimise: bool) -> int:
+    """An integer bound from a floating-point one, never claiming more than it."""
+    slack = TOLERANCE * max(1.0, abs(value))
+    return math.ceil(value - slack) if minimise else math.floor(value + slack)
 
 
 class Relaxation:
@@ -42,44 +114,81 @@ class Relaxation:
 
     def __init__(self, model: PlacementModel) -> None:
         self.model = model
-        self.request = linear_solver_pb2.MPModelRequest()
-        self.request.solver_type = linear_solver_pb2.MPModelRequest.HIGHS_LINEAR_PROGRAMMING
-        self.request.solver_specific_parameters = "output_flag=false"
-        lp = self.request.model
-        for _ in range(len(model.model.proto.variables)):
-            variable = lp.variable.add()
-            variable.lower_bound, variable.upper_bound = 0.0, 1.0  # every variable is Boolean
-        self._rows = 0
+        self.highs = highs_of(model, integer=False)
+        self._rows = len(model.rows)
+        self._x = np.array([v.index for v in model.x], dtype=np.int64)
 
     def optimise(self, level: str, time_limit_s: float) -> LpResult | None:
         """The relaxation's optimum of ``level`` with every level held so far; None when
         HiGHS does not prove it optimal within ``time_limit_s``."""
-        lp = self.request.model
-        for indices, coefficients, lower, upper in self.model.rows[self._rows :]:
-            row = lp.constraint.add()
-            row.var_index.extend(indices)
-            row.coefficient.extend(coefficients)
-            row.lower_bound, row.upper_bound = lower, upper
+        t0 = time.perf_counter()
+        h = self.highs
+        _add_rows(h, self.model.rows[self._rows :])
         self._rows = len(self.model.rows)
-        variables, coefficients, constant = self.model.terms(level)
-        minimise = level == "travel"
-        for variable in lp.variable:
-            variable.objective_coefficient = 0.0
-        for variable, coefficient in zip(variables, coefficients, strict=True):
-            lp.variable[variable.index].objective_coefficient += coefficient
-        lp.objective_offset = constant
-        lp.maximize = not minimise
-        self.request.solver_time_limit_seconds = max(0.1, time_limit_s)
-        response = linear_solver_pb2.MPSolutionResponse()
-        pywraplp.Solver.SolveWithProto(self.request, response)
-        if response.status != linear_solver_pb2.MPSOLVER_OPTIMAL:
+        constant = _set_objective(h, self.model, level)
+        h.setOptionValue("time_limit", max(0.1, time_limit_s))
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
-        value = response.objective_value
-        slack = TOLERANCE * max(1.0, abs(value))
-        bound = math.ceil(value - slack) if minimise else math.floor(value + slack)
-        x = {var.index: arc for var, arc in zip(self.model.x, self.model.arcs, strict=True)}
-        solution = response.variable_value
-        support = frozenset(
-            (arc.student, arc.slot) for index, arc in x.items() if solution[index] > 1e-6
+        minimise = level == "travel"
+        value = h.getInfo().objective_function_value + constant
+        solution = h.getSolution()
+        x = np.asarray(solution.col_value)[self._x]
+        reduced = np.asarray(solution.col_dual)[self._x]
+        arcs = [(a.student, a.slot) for a in self.model.arcs]
+        support = frozenset(arcs[i] for i in np.flatnonzero(x > 1e-6))
+        # Taking an arc at 0 changes the LP's value by its reduced cost at best (HiGHS
+        # reports it in the objective's own sense: <= 0 when maximising, >= 0 minimising).
+        at_zero = np.flatnonzero(x <= 1e-9)
+        limits = tuple((arcs[i], float(value + reduced[i])) for i in at_zero)
+        return LpResult(
+            level,
+            value,
+            _outwards(value, minimise),
+            support,
+            time.perf_counter() - t0,
+            limits,
         )
-        return LpResult(bound, support, response.solve_info.solve_wall_time_seconds)
+
+
+@dataclass(frozen=True)
+class MipResult:
+    """A model solved by HiGHS: the best placement found (if any) and a proven bound."""
+
+    assignments: tuple[tuple[int, int], ...] | None
+    bound: int | None  # on the model's optimum of the level; None: no bound in time
+    optimal: bool
+    infeasible: bool  # proven: the model has no placement at all
+    wall_s: float
+
+
+def solve_mip(
+    model: PlacementModel,
+    level: str,
+    start: Iterable[tuple[int, int]],
+    time_limit_s: float,
+    seed: int = 0,
+) -> MipResult:
+    """Optimise ``level`` over ``model`` (holds included) with HiGHS's branch and cut,
+    starting from ``start`` where the model allows it."""
+    t0 = time.perf_counter()
+    h = highs_of(model, integer=True, seed=seed)
+    constant = _set_objective(h, model, level)
+    h.setOptionValue("time_limit", max(0.1, time_limit_s))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 0.0)
+    h.setOptionValue("mip_feasibility_tolerance", 1e-9)
+    values = np.asarray(model.values_of(start), dtype=np.float64)
+    h.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
+    h.run()
+    info = h.getInfo()
+    minimise = level == "travel"
+    found = None
+    if info.primal_solution_status == _FEASIBLE:
+        found = model.assignments([round(v) for v in h.getSolution().col_value])
+    dual = info.mip_dual_bound + constant
+    bound = _outwards(dual, minimise) if math.isfinite(dual) else None
+    status = h.getModelStatus()
+    optimal = status == highspy.HighsModelStatus.kOptimal
+    infeasible = status == highspy.HighsModelStatus.kInfeasible
+    return MipResult(found, bound, optimal, infeasible, time.perf_counter() - t0)

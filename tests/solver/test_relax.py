@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import combinations
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from solver.check import check_assignments
 from solver.model import PlacementModel
+from solver.objective import evaluate, level_names
 from solver.problem import Arc, HostSpec, Problem, StudentSpec
 from solver.relax import Relaxation
 from tests.solver.instances import random_problem
@@ -70,3 +74,48 @@ def test_lp_support_is_where_the_relaxation_places_students() -> None:
     preference = relax.optimise("preference", 10)
     # Both placed: student 1 must have slot 0, so student 0 takes its second choice.
     assert preference is not None and preference.support == {(0, 1), (1, 0)}
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_fixing_keeps_every_arc_of_every_placement_that_reaches_the_target(seed: int) -> None:
+    problem = _small(seed)
+    optimum = _brute_force(problem)
+    assert optimum is not None
+    pairs = [(a.student, a.slot) for a in problem.arcs]
+    feasible = [
+        (subset, evaluate(problem, subset))
+        for size in range(len(pairs) + 1)
+        for subset in combinations(pairs, size)
+        if not check_assignments(problem, subset)
+    ]
+    model = PlacementModel(problem)
+    relax = Relaxation(model)
+    for position, level in enumerate(level_names(problem)):
+        lp = relax.optimise(level, 10)
+        assert lp is not None
+        target = optimum[position]
+        needed = lp.needed(target, pairs)
+        reaching = [s for s, v in feasible if v[:position] == optimum[:position]]
+        reaching = [
+            s for s in reaching
+            if (evaluate(problem, s)[position] <= target if level == "travel"
+                else evaluate(problem, s)[position] >= target)
+        ]  # fmt: skip
+        assert reaching, "the optimum itself reaches the target"
+        for subset in reaching:
+            assert set(subset) <= needed
+        model.hold(level, target)
+
+
+def test_fixing_drops_an_arc_no_better_placement_can_use() -> None:
+    # Student 1 can only take slot 0, so placing both needs student 0 in slot 1: taking
+    # slot 0 for student 0 caps the LP at one placement, and fixing drops that arc.
+    slots = [_slot(0, cap=1), _slot(1, cap=1)]
+    arcs = [Arc(0, 0, 1), Arc(0, 1, 2), Arc(1, 0, 1)]
+    problem = _problem([StudentSpec(0), StudentSpec(1)], slots, arcs)
+    lp = Relaxation(PlacementModel(problem)).optimise("placed", 10)
+    assert lp is not None and lp.bound == 2
+    pairs = [(a.student, a.slot) for a in arcs]
+    assert lp.needed(2, pairs) == {(0, 1), (1, 0)}
+    assert lp.needed(1, pairs) == set(pairs)  # one placement: any arc will do
