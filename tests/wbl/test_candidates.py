@@ -43,6 +43,7 @@ from wbl.services.candidates import (
     _StraightLine,
     build_problem,
     geodesic_km,
+    tie_key,
 )
 from wbl.travel import MODES, travel_minutes
 
@@ -516,8 +517,9 @@ def _kept(view: View, student: str) -> list[str]:
 def test_candidates_unranked_limit_keeps_the_nearest(session: Session, tmp_path: Path) -> None:
     term = _nearest_term(session, tmp_path, "ME,ONEAR,1\n")
     assert _kept(_view(session, term, unranked_limit=1), "YOU") == ["OREMOTE"]
-    # ONEAR and OTWIN are equally near (same place): the lower id, ONEAR, wins the tie.
-    assert _kept(_view(session, term, unranked_limit=2), "YOU") == ["ONEAR", "OREMOTE"]
+    # ONEAR and OTWIN are equally near (same place): YOU's lottery decides which one.
+    winner = min(("ONEAR", "OTWIN"), key=lambda code: tie_key(term.rules.seed, "YOU", code))
+    assert _kept(_view(session, term, unranked_limit=2), "YOU") == sorted([winner, "OREMOTE"])
     assert _kept(_view(session, term, unranked_limit=3), "YOU") == ["ONEAR", "OREMOTE", "OTWIN"]
     # A ranked opportunity is not one of the unranked: ME keeps ONEAR (ranked) and two more.
     view = _view(session, term, unranked_limit=2)
@@ -817,19 +819,23 @@ def test_candidates_sample_term_every_arc_passes_and_every_pair_is_an_arc(
         assert limited.reachable[s.id] == everything.reachable[s.id]
 
     # With the limit: every ranked feasible pair is an arc, and the unranked ones are the
-    # nearest UNRANKED_LIMIT feasible opportunities (ties to the lower id), all their slots.
+    # nearest UNRANKED_LIMIT feasible opportunities (ties by the student's lottery), all their
+    # slots.
     ranked = {(p.student_id, p.opportunity_id): p.rank for s in students for p in s.preferences}
     arcs = {(a.student, a.slot): a for a in limited.problem.arcs if a.student in chosen}
     assert set(arcs) <= set(reference)
+    opp_code = {o.id: o.code for o in session.scalars(select(Opportunity))}
+    seed = sample_term.rules.seed
     for s in students:
         feasible = {x for (st, x) in reference if st == s.id}
         unranked = sorted(
             {
-                (reference[s.id, x], slot_opp[x])
+                (reference[s.id, x], tie_key(seed, s.code, opp_code[slot_opp[x]]), slot_opp[x])
                 for x in feasible
                 if (s.id, slot_opp[x]) not in ranked
             }
         )
+        unranked = [(minutes, o) for minutes, _, o in unranked]
         kept = {o for _, o in unranked[:UNRANKED_LIMIT]}
         for x in feasible:
             o = slot_opp[x]
@@ -868,3 +874,38 @@ def test_candidates_sample_term_problem_is_consistent(session: Session, sample_t
     cut_pairs = {(s, c.opportunity_id) for s, cuts in built.ranked_cuts.items() for c in cuts}
     assert arc_pairs | cut_pairs == ranked_pairs and not arc_pairs & cut_pairs
     assert all(c.reasons for cuts in built.ranked_cuts.values() for c in cuts)
+
+
+def test_candidates_unranked_students_spread_over_equally_near_remote_opportunities(
+    session: Session, tmp_path: Path
+) -> None:
+    # Twelve students, none ranked anything, and six remote opportunities: all equally near
+    # (0 minutes). With room for two each, taking ties by id would give every student the
+    # same two; each student's lottery picks its own.
+    remote = "".join(
+        f"R{k},FAR,micro_internship,Remote {k},,2,2027-02-01/2027-03-15 flexible,,,"
+        "false,false,false,true,10\n"
+        for k in range(6)
+    )
+    term = _import(
+        session,
+        write_tiny_bundle(
+            tmp_path / "spread",
+            term_toml=TERM_TOML.replace("place_unranked = false", "place_unranked = true"),
+            students_csv=STUDENT_HEADER + "".join(_student(f"S{k}") for k in range(12)),
+            hosts_csv=NEAREST_HOSTS,
+            opportunities_csv=OPP_HEADER + remote,
+            preferences_csv="student_id,opportunity_id,rank\n",
+            host_reviews_csv=None,
+        ),
+    )
+    view = _view(session, term, unranked_limit=2)
+    kept = {f"S{k}": _kept(view, f"S{k}") for k in range(12)}
+    assert all(len(opps) == 2 for opps in kept.values())
+    chosen = {code for opps in kept.values() for code in opps}
+    assert len(chosen) >= 5  # by id, it would be {"R0", "R1"}
+    for student, opps in kept.items():  # each student's two are their lottery's first two
+        order = sorted(
+            (f"R{k}" for k in range(6)), key=lambda c: tie_key(term.rules.seed, student, c)
+        )
+        assert opps == sorted(order[:2])

@@ -36,12 +36,13 @@ The semantics decided here:
 Deliberate modelling limit (``unranked_limit``): with ``place_unranked`` every feasible
 opportunity a student did not rank is a candidate too, and at 50,000 students that is hundreds
 of millions of arcs. So each student keeps only the ``unranked_limit`` unranked opportunities
-with the shortest travel (remote ones count as 0 minutes; ties go to the lower opportunity id;
-every feasible slot of a kept opportunity is kept). A student is therefore never placed in an
+with the shortest travel (remote ones count as 0 minutes; ties go by a lottery per student,
+:func:`tie_key`, so unranked students spread over the remote opportunities; every feasible
+slot of a kept opportunity is kept). A student is therefore never placed in an
 unranked opportunity further away than their nearest ``unranked_limit`` feasible ones, even when
-those are all full. Where remote opportunities abound, the nearest are the same few low-id
-remote ones for nearly everybody, so the unranked fallback holds few seats. ``None`` keeps them
-all (small terms, tests).
+those are all full. Where remote opportunities abound, they are all equally near (0 minutes),
+and each student's lottery keeps a different ``unranked_limit`` of them, so the unranked
+students spread over all the remote seats. ``None`` keeps them all (small terms, tests).
 
 How it stays fast (no Python loop over student-slot pairs): rows are read with set-based column
 selects; students are grouped into eligibility classes (same release windows, grade, consent,
@@ -58,6 +59,7 @@ asked once per student-host pair, which suits small terms or a router with its o
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import random
@@ -237,8 +239,15 @@ class _Data:
     x_permit: np.ndarray = field(init=False)
     x_hazard: np.ndarray = field(init=False)
     x_unchecked: np.ndarray = field(init=False)
+    # Lottery numbers that order equally near unranked opportunities (see tie_key).
+    s_tie: np.ndarray = field(init=False)
+    o_tie: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
+        self.s_tie = np.array(
+            [_code_hash(f"{self.rules.seed}:{code}") for code in self.s_code], dtype=np.uint64
+        )
+        self.o_tie = np.array([_code_hash(code) for code in self.o_code], dtype=np.uint64)
         opp = self.x_opp
         self.x_min_age = self.o_min_age[opp]
         self.x_min_grade = self.o_min_grade[opp]
@@ -250,6 +259,33 @@ class _Data:
     @property
     def n_opps(self) -> int:
         return len(self.o_id)
+
+
+def _code_hash(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+_MASK = (1 << 64) - 1
+
+
+def tie_key(seed: int, student_code: str, opportunity_code: str) -> int:
+    """Where ``opportunity_code`` comes among the unranked opportunities equally near the
+    student (all remote ones, say): a lottery per student, fixed by the seed and the codes.
+    Ordering ties by id would send every unranked student to the same few remote
+    opportunities; this spreads them over all of them. :func:`_ties` is the same, in bulk."""
+    z = _code_hash(f"{seed}:{student_code}") ^ _code_hash(opportunity_code)
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK  # splitmix64's finaliser
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def _ties(d: _Data, s: int, opportunities: np.ndarray) -> np.ndarray:
+    """:func:`tie_key` of student ``s`` for each of ``opportunities`` (uint64 arithmetic
+    wraps around like the masked one)."""
+    z = np.bitwise_xor(d.o_tie[opportunities], d.s_tie[s])
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
 def _ymd(day: date) -> int:
@@ -1305,16 +1341,20 @@ def _keep_unranked(
     near_zero: bool,
 ) -> list[int]:
     """The unranked opportunities kept for student ``s``: the ``limit`` with the shortest
-    travel (remote: 0), ties to the lower id; all of them when ``limit`` is None. ``excluded``
-    are the ones the student ranked or the host vetoed; ``fits_row`` the class's local slots
-    the student can take; ``near_zero``: some host may be 0 minutes away."""
+    travel (remote: 0), ties by the student's lottery (:func:`tie_key`); all of them when
+    ``limit`` is None. ``excluded`` are the ones the student ranked or the host vetoed;
+    ``fits_row`` the class's local slots the student can take; ``near_zero``: some host may
+    be 0 minutes away."""
     remote_opps = klass.remote_opps
     if limit is None:
         remote = [o for o in remote_opps.tolist() if o not in excluded]
         local = klass.opportunities(fits_row).tolist()
         return remote + [o for o in local if o not in excluded]
-    remote = [o for o in remote_opps[: limit + len(excluded)].tolist() if o not in excluded]
-    remote = remote[:limit]
+    if len(remote_opps):
+        open_remote = np.array([o not in excluded for o in remote_opps.tolist()], np.bool_)
+        remote_opps = remote_opps[open_remote]
+        remote_opps = remote_opps[np.argsort(_ties(d, s, remote_opps), kind="stable")]
+    remote = remote_opps[:limit].tolist()
     if len(remote) == limit and not near_zero:
         return remote
     local_opps = klass.opportunities(fits_row)
@@ -1328,13 +1368,15 @@ def _keep_unranked(
         near = keys <= kth + oracle.order_slack(float(kth))
         local_opps, hosts = local_opps[near], hosts[near]
     minutes = oracle.exact(np.full(len(local_opps), s), hosts)
+    ties = _ties(d, s, local_opps).tolist()
     local = [
-        (m, o)
-        for m, o in zip(minutes.tolist(), local_opps.tolist(), strict=True)
+        (m, t, o)
+        for m, t, o in zip(minutes.tolist(), ties, local_opps.tolist(), strict=True)
         if o not in excluded
     ]
-    ranked = sorted([(0.0, o) for o in remote] + local)
-    return [o for _, o in ranked[:limit]]
+    remote_ties = _ties(d, s, np.asarray(remote, dtype=np.int64)).tolist()
+    ranked = sorted([(0.0, t, o) for t, o in zip(remote_ties, remote, strict=True)] + local)
+    return [o for _, _, o in ranked[:limit]]
 
 
 @dataclass
