@@ -135,8 +135,6 @@ def solve(
         )
         if found is not None and evaluate(problem, found)[0] > placed:
             base = found
-        if stage.bound > placed_bound:  # the LP's bound can be the tighter one
-            stage = dataclasses.replace(stage, bound=placed_bound)
     elif stage is None:
         stage = Stage("placed", SKIPPED, FEASIBLE, placed, placed_bound, 0.0)
     stages: list[Stage] = [stage]
@@ -289,17 +287,21 @@ def _lp_stage(
     best, found = evaluate(problem, incumbent)[position], None
 
     def search(region: Collection[Pair], share: float) -> tuple[PlacementModel, MipResult]:
-        nonlocal best, found
         sub = PlacementModel(problem, single=level == "placed", only=region)
         for earlier, value in holds:
             sub.hold(earlier, value)
         left = (budget - (time.perf_counter() - t0)) * share
         mip = solve_mip(sub, level, found or incumbent, left, params.seed)
-        if mip.assignments is not None:
-            value = evaluate(problem, mip.assignments)[position]
-            if (value < best) if minimise else (value > best):
-                best, found = value, mip.assignments
+        take(mip.assignments)
         return sub, mip
+
+    def take(assignments: tuple[Pair, ...] | None) -> None:
+        """Keep ``assignments`` when they are better on this level than the best so far."""
+        nonlocal best, found
+        if assignments is not None:
+            value = evaluate(problem, assignments)[position]
+            if (value < best) if minimise else (value > best):
+                best, found = value, assignments
 
     if best != bound:
         search(lp.support | set(found or incumbent), 0.5)
@@ -316,20 +318,14 @@ def _lp_stage(
                 closing, closed = _cp_sat_stage(
                     sub, level, found or incumbent, inside, left, params, progress, started
                 )
-                if closed is not None:
-                    value = evaluate(problem, closed)[position]
-                    if (value < best) if minimise else (value > best):
-                        best, found = value, closed
+                take(closed)
                 inner = start if closing.status == INFEASIBLE else closing.bound
-                if inside is None:
-                    inside = inner
-                else:
-                    inside = max(inside, inner) if minimise else min(inside, inner)
+                inside = _tighter(inside, inner, minimise)
             if inside is not None:
                 # Every placement beating ``start`` lies in the reduced model, so the best
                 # overall is ``start`` or the reduced model's best, whichever is better.
                 overall = min(start, inside) if minimise else max(start, inside)
-                bound = max(bound, overall) if minimise else min(bound, overall)
+                bound = _tighter(bound, overall, minimise)
     status = OPTIMAL if best == bound else FEASIBLE
     return Stage(level, LP_MIP, status, best, bound, time.perf_counter() - t0), found
 
@@ -428,7 +424,7 @@ def _valid_bound(
     if math.isfinite(best):
         rounded = int(math.ceil(best) if minimise else math.floor(best))
         if (rounded <= value) if minimise else (rounded >= value):
-            return rounded if known is None or minimise else min(rounded, known)
+            return _tighter(known, rounded, minimise)
     if known is not None:
         return known
     if minimise:
@@ -513,7 +509,8 @@ def _cp_sat_stage(
         proven = status == cp_model.OPTIMAL or (watcher.reached and value == bound)
         # Round the bound outwards: never claim more than CP-SAT proved.
         rounded = math.ceil(best_bound) if minimise else math.floor(best_bound)
-        bound_value = value if proven else int(rounded)
+        bound_value = value if proven else _tighter(bound, int(rounded), minimise)
+        proven = bound_value == value  # the bound known before can settle it too
         return Stage(
             level, "cp_sat", OPTIMAL if proven else FEASIBLE, value, bound_value, wall
         ), found
