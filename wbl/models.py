@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -81,6 +82,20 @@ class PlacementStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     DECLINED = "declined"
     WITHDRAWN = "withdrawn"
+
+
+class Role(enum.StrEnum):
+    COORDINATOR = "coordinator"
+    HOST = "host"
+    STUDENT = "student"
+
+
+class Party(enum.StrEnum):
+    """Who decided something about a placement."""
+
+    COORDINATOR = "coordinator"
+    HOST = "host"
+    STUDENT = "student"
 
 
 class SolveStatus(enum.StrEnum):
@@ -227,6 +242,8 @@ class Opportunity(Base):
     hazardous: Mapped[bool] = mapped_column(Boolean, default=False)
     remote: Mapped[bool] = mapped_column(Boolean, default=False)
     hours: Mapped[float | None] = mapped_column(Float)
+    # A closed opportunity takes no new students (the solve leaves it out); kept placements stay.
+    closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     term: Mapped[Term] = relationship()
     host: Mapped[Host] = relationship(back_populates="opportunities")
@@ -354,6 +371,8 @@ class SolveRun(Base):
     wall_time_s: Mapped[float | None] = mapped_column(Float)
     message: Mapped[str] = mapped_column(Text, default="")
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Live figures while it runs (elapsed_s, level, objective, bound, gap), for the web page.
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     term: Mapped[Term] = relationship(back_populates="solve_runs")
 
@@ -378,6 +397,10 @@ class Placement(Base):
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     rank: Mapped[int | None] = mapped_column(Integer)
     travel_min: Mapped[float | None] = mapped_column(Float)
+    # The host's answer to a proposed or published student (None: not yet answered), and
+    # who ended a declined placement.
+    host_response: Mapped[Decision | None] = mapped_column(_enum(Decision, "host_response"))
+    declined_by: Mapped[Party | None] = mapped_column(_enum(Party, "declined_by"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -385,6 +408,47 @@ class Placement(Base):
     student: Mapped[Student] = relationship()
     slot: Mapped[Slot] = relationship()
     solve_run: Mapped[SolveRun | None] = relationship()
+
+
+class User(Base):
+    """Someone who signs in: a coordinator, or the account of one host or one student.
+
+    ``password_hash`` is empty until the invitee follows their link and sets one.
+    ``nonce`` is in every signed link and every login session; it changes whenever the
+    password is set, so a used link is dead and other sessions are signed out.
+    ``feed_token`` is the secret in the calendar-feed URL; revoking makes a new one.
+    """
+
+    __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    host_id: Mapped[int | None] = mapped_column(
+        ForeignKey("host.id", ondelete="CASCADE"), index=True
+    )
+    student_id: Mapped[int | None] = mapped_column(
+        ForeignKey("student.id", ondelete="CASCADE"), index=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    nonce: Mapped[str] = mapped_column(String(32))
+    feed_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    host: Mapped[Host | None] = relationship()
+    student: Mapped[Student | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(
+            "(role = 'coordinator' AND host_id IS NULL AND student_id IS NULL)"
+            " OR (role = 'host' AND host_id IS NOT NULL AND student_id IS NULL)"
+            " OR (role = 'student' AND student_id IS NOT NULL AND host_id IS NULL)",
+            name="user_role_link",
+        ),
+    )
 
 
 class GeocodeCache(Base):

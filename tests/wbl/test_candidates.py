@@ -289,6 +289,19 @@ def test_candidates_host_veto(rules_view: View) -> None:
     assert rules_view.cut("SEVENTEEN", "VETO").reasons == ("vetoed by the host",)
 
 
+def test_candidates_closed_opportunity_takes_nobody(session: Session, tmp_path: Path) -> None:
+    term = _rules_term(session, tmp_path)
+    closed = session.scalars(
+        select(Opportunity).where(Opportunity.term_id == term.id, Opportunity.code == "CONSENT")
+    ).one()
+    closed.closed = True
+    session.flush()
+    view = _view(session, term)
+    assert not view.has("ADULT", "CONSENT")
+    assert view.cut("ADULT", "CONSENT").reasons == ("opportunity closed by the host",)
+    assert view.built.reachable[view.student["ADULT"]] == 10  # one fewer than when open
+
+
 def test_candidates_reachable_counts_feasible_opportunities(rules_view: View) -> None:
     reachable = rules_view.built.reachable
     assert reachable[rules_view.student["ADULT"]] == 11  # every one of them

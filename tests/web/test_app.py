@@ -1,41 +1,85 @@
-"""The web app's term pages, served over a real database on both backends."""
+"""The app as a whole: start-up rules, security headers, error pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.bundles import write_tiny_bundle
-from wbl.db import make_engine, transaction
-from wbl.geocode import AddressLocator
-from wbl.services.bundles import import_bundle
+from tests.web.conftest import Ids
 from web import create_app
 
 
-@pytest.fixture
-def client(db_url: str) -> Iterator[FlaskClient]:
-    app = create_app({"TESTING": True, "DATABASE_URL": db_url})
-    yield app.test_client()
-    app.extensions["wbl_engine"].dispose()
+def test_app_refuses_production_without_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WBL_ENV", "production")
+    monkeypatch.delenv("WBL_SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="WBL_SECRET_KEY"):
+        create_app({"DATABASE_URL": "sqlite://"})
 
 
-def test_app_index_without_terms_says_how_to_import(client: FlaskClient) -> None:
-    page = client.get("/")
-    assert page.status_code == 200
-    assert "wbl import FOLDER" in page.text
+def test_app_production_cookies_are_secure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WBL_ENV", "production")
+    monkeypatch.setenv("WBL_SECRET_KEY", "s3cret")
+    app = create_app({"DATABASE_URL": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert app.config["SECRET_KEY"] == "s3cret"
 
 
-def test_app_term_page_shows_counts(client: FlaskClient, db_url: str, tmp_path: Path) -> None:
-    engine = make_engine(db_url)
-    with transaction(engine) as session:
-        import_bundle(session, write_tiny_bundle(tmp_path), AddressLocator(session, None))
-    engine.dispose()
-    index = client.get("/")
-    assert 'href="/terms/Tiny%20Term"' in index.text
-    page = client.get("/terms/Tiny%20Term")
+def test_app_pages_carry_security_headers(client_as: Callable[[str], FlaskClient]) -> None:
+    page = client_as("anonymous").get("/login")
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "<script>" not in page.text  # no inline script anywhere
+
+
+def test_app_session_cookie_is_httponly_and_samesite(
+    client_as: Callable[[str], FlaskClient],
+) -> None:
+    client = client_as("coordinator")
+    cookie = client.get_cookie("session")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+
+
+def test_app_front_page_sends_each_role_home(client_as: Callable[[str], FlaskClient]) -> None:
+    assert client_as("anonymous").get("/").location.endswith("/login")
+    assert client_as("coordinator").get("/").location.endswith("/coordinator/")
+    assert client_as("host_a").get("/").location.endswith("/host/")
+    assert client_as("student_a").get("/").location.endswith("/student/")
+
+
+def test_app_unknown_page_is_a_friendly_404(client_as: Callable[[str], FlaskClient]) -> None:
+    page = client_as("coordinator").get("/no/such/page")
+    assert page.status_code == 404
+    assert "Not Found" in page.text and "Back to the start page" in page.text
+
+
+def test_app_coordinator_sees_term_dashboard(
+    client_as: Callable[[str], FlaskClient], ids: Ids, app: Flask
+) -> None:
+    client = client_as("coordinator")
+    terms = client.get("/coordinator/")
+    assert f'href="/coordinator/terms/{ids.term}"' in terms.text
+    page = client.get(f"/coordinator/terms/{ids.term}")
     assert page.status_code == 200
     assert "3 students · 2 hosts · 8 seats" in page.text
-    assert client.get("/terms/Nope").status_code == 404
+    assert client.get("/coordinator/terms/99999").status_code == 404
+
+
+def test_app_host_home_lists_only_its_opportunities(
+    client_as: Callable[[str], FlaskClient],
+) -> None:
+    page = client_as("host_b").get("/host/")
+    assert "Robotics Assembly Intern" in page.text and "CAD Cleanup Project" in page.text
+    assert "Dental Office Shadow" not in page.text
+
+
+def test_app_student_home_shows_own_choices(client_as: Callable[[str], FlaskClient]) -> None:
+    page = client_as("student_a").get("/student/")
+    assert "Dental Office Shadow" in page.text and "Robotics Assembly Intern" in page.text
+    assert "CAD Cleanup Project" not in page.text  # Ben's choice, not Ana's

@@ -124,8 +124,8 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _CHUNK = 256  # students per distance block: 256 x 15,000 hosts of float64 is 30 MB
 
 # One bit per per-pair rule, in the order reasons are given.
-AGE, GRADE, CONSENT, PERMIT, HAZARD, BACKGROUND, VETO, TRAVEL, WINDOW, CAP = (
-    1 << k for k in range(10)
+AGE, GRADE, CONSENT, PERMIT, HAZARD, BACKGROUND, VETO, TRAVEL, WINDOW, CAP, CLOSED = (
+    1 << k for k in range(11)
 )
 
 _PINNED_OUT = (PlacementStatus.DECLINED, PlacementStatus.WITHDRAWN)
@@ -206,6 +206,7 @@ class _Data:
     o_permit: np.ndarray
     o_hazard: np.ndarray
     o_remote: np.ndarray
+    o_closed: np.ndarray
     o_cluster: list[str]
     o_first: np.ndarray  # first slot index; slots of o are o_first[o] .. o_first[o + 1] - 1
     # slots
@@ -375,7 +376,7 @@ def _load(session: Session, term: Term) -> _Data:
             Opportunity.id, Opportunity.code, Opportunity.host_id, Opportunity.kind,
             Opportunity.career_cluster, Opportunity.capacity, Opportunity.min_age,
             Opportunity.min_grade, Opportunity.requires_consent, Opportunity.requires_work_permit,
-            Opportunity.hazardous, Opportunity.remote,
+            Opportunity.hazardous, Opportunity.remote, Opportunity.closed,
         )
         .where(Opportunity.term_id == term.id)
         .order_by(Opportunity.id)
@@ -532,6 +533,7 @@ def _load(session: Session, term: Term) -> _Data:
         o_permit=np.fromiter((bool(o.requires_work_permit) for o in opps), np.bool_, no),
         o_hazard=np.fromiter((bool(o.hazardous) for o in opps), np.bool_, no),
         o_remote=np.fromiter((bool(o.remote) for o in opps), np.bool_, no),
+        o_closed=np.fromiter((bool(o.closed) for o in opps), np.bool_, no),
         o_cluster=[o.career_cluster or hosts[host_index[o.host_id]].career_cluster
                    for o in opps],
         o_first=o_first,
@@ -826,6 +828,7 @@ def _eligibility(d: _Data, students: np.ndarray | int, slots: np.ndarray | slice
     under_16, under_18 = _caps(d)
     cap = np.where(age < 16, under_16, np.where(minor, under_18, _NO_CAP))
     bits |= np.where(d.x_busiest[slots] > cap, CAP, 0)
+    bits |= np.where(d.o_closed[d.x_opp[slots]], CLOSED, 0)
     return bits
 
 
@@ -881,6 +884,8 @@ def _reasons(d: _Data, s: int, x: int, minutes: float, bits: int, late: int = -1
     age = int((d.x_day[x] - d.s_birth[s]) // 10000)
     day = _date_of(int(d.x_day[x]))
     out: list[str] = []
+    if bits & CLOSED:
+        out.append("opportunity closed by the host")
     if bits & AGE:
         out.append(f"age {age} on {day.isoformat()} < minimum {d.o_min_age[o]}")
     if bits & GRADE:

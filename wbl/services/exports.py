@@ -33,9 +33,9 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from wbl.models import Host, Kind, Placement, PlacementStatus, Slot, Student, Term
+from wbl.models import Host, Kind, Opportunity, Placement, PlacementStatus, Slot, Student, Term
 from wbl.models import Session as SlotSession
 from wbl.report import render_report
 from wbl.services.outcome import compute_outcome, live_placements, map_points, sort_key
@@ -135,18 +135,22 @@ def calendar_name(code: str) -> str:
     return quote(code, safe="") + ".ics"
 
 
-def _calendars(
-    session: Session, term: Term, placements: list[Placement], zone: ZoneInfo
-) -> dict[str, bytes]:
-    students = session.scalars(select(Student).where(Student.term_id == term.id)).all()
-    hosts = session.scalars(select(Host).where(Host.term_id == term.id)).all()
-    # The term's zone, over the term's dates (with a margin), serves every calendar.
-    vtimezone = icalendar.Timezone.from_tzinfo(
+def _vtimezone(term: Term, zone: ZoneInfo) -> icalendar.Timezone:
+    """The term's zone, over the term's dates (with a margin): serves every calendar."""
+    return icalendar.Timezone.from_tzinfo(
         zone,
         tzid=term.timezone,
         first_date=term.start - timedelta(days=7),
         last_date=term.end + timedelta(days=7),
     )
+
+
+def _calendars(
+    session: Session, term: Term, placements: list[Placement], zone: ZoneInfo
+) -> dict[str, bytes]:
+    students = session.scalars(select(Student).where(Student.term_id == term.id)).all()
+    hosts = session.scalars(select(Host).where(Host.term_id == term.id)).all()
+    vtimezone = _vtimezone(term, zone)
     times = _SessionTimes(zone)
     by_student: dict[int, list[_Entry]] = {s.id: [] for s in students}
     by_host: dict[int, list[_Entry]] = {h.id: [] for h in hosts}
@@ -156,16 +160,57 @@ def _calendars(
 
     files: dict[str, bytes] = {}
     for s in sorted(students, key=lambda s: sort_key(s.code)):
-        name = f"{s.name}: placements ({term.name})"
         files[f"{STUDENT_CALENDARS}/{calendar_name(s.code)}"] = _calendar(
-            name, term, vtimezone, by_student[s.id]
+            _student_calendar_name(term, s), term, vtimezone, by_student[s.id]
         )
     for h in sorted(hosts, key=lambda h: sort_key(h.code)):
-        name = f"{h.name}: students ({term.name})"
         files[f"{HOST_CALENDARS}/{calendar_name(h.code)}"] = _calendar(
-            name, term, vtimezone, by_host[h.id]
+            _host_calendar_name(term, h), term, vtimezone, by_host[h.id]
         )
     return files
+
+
+def _student_calendar_name(term: Term, student: Student) -> str:
+    return f"{student.name}: placements ({term.name})"
+
+
+def _host_calendar_name(term: Term, host: Host) -> str:
+    return f"{host.name}: students ({term.name})"
+
+
+FEED_STATUSES = (PlacementStatus.PUBLISHED, PlacementStatus.CONFIRMED)
+
+
+def feed_calendar(session: Session, owner: Student | Host) -> bytes:
+    """One student's or one host's calendar for a subscription feed: the sessions of their
+    published and confirmed placements only (proposals are not shown until published)."""
+    term = owner.term
+    zone = ZoneInfo(term.timezone)
+    slot = selectinload(Placement.slot)
+    query = (
+        select(Placement)
+        .where(Placement.term_id == term.id, Placement.status.in_(FEED_STATUSES))
+        .options(
+            selectinload(Placement.student),
+            slot.selectinload(Slot.opportunity).selectinload(Opportunity.host),
+            slot.selectinload(Slot.sessions),
+        )
+        .order_by(Placement.id)
+    )
+    if isinstance(owner, Student):
+        query = query.where(Placement.student_id == owner.id)
+        name = _student_calendar_name(term, owner)
+    else:
+        query = query.join(Placement.slot).join(Slot.opportunity)
+        query = query.where(Opportunity.host_id == owner.id)
+        name = _host_calendar_name(term, owner)
+    times = _SessionTimes(zone)
+    events = [
+        entry
+        for p in session.scalars(query)
+        for entry in _events(term, p, times, for_host=isinstance(owner, Host))
+    ]
+    return _calendar(name, term, _vtimezone(term, zone), events)
 
 
 # Building every event property by property with icalendar took most of an export's time on
