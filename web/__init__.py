@@ -11,7 +11,7 @@ import os
 import secrets
 from typing import Any
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -83,6 +83,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login"))
         return redirect(home_url(current_user.user))
+
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        # No text a person types holds NUL, and PostgreSQL refuses to store it: stop it here
+        # with a 400 rather than fail deep inside a query.
+        for values in (request.args, request.form):
+            for value in values.values():
+                if "\x00" in value:
+                    abort(400, "The form held a NUL character; please type the text again.")
 
     @app.after_request
     def security_headers(response: Any) -> Any:

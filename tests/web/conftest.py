@@ -44,11 +44,11 @@ ACCOUNTS = {
 }
 
 
-@pytest.fixture
-def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
+def make_app(db_url: str, folder: Path, **config: object) -> Flask:
+    """The app over ``db_url`` with the tiny term imported and the five :data:`ACCOUNTS`."""
     engine = make_engine(db_url)
     with transaction(engine) as session:
-        import_bundle(session, write_tiny_bundle(tmp_path / "tiny"), AddressLocator(session, None))
+        import_bundle(session, write_tiny_bundle(folder), AddressLocator(session, None))
     engine.dispose()
     app = create_app(
         {
@@ -59,6 +59,7 @@ def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
             "RESET_RATE_LIMIT": "1000 per minute",
             # scrypt's real cost (about 50 ms a hash) only slows the matrix down here.
             "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+            **config,
         }
     )
     with app.app_context():
@@ -70,11 +71,16 @@ def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
                 host = db().scalars(select(Host).where(Host.code == code)).one()
             elif role is Role.STUDENT:
                 student = db().scalars(select(Student).where(Student.code == code)).one()
-            user = create_user(
-                db(), email, role, name=email.split("@")[0], host=host, student=student
-            )
+            name = email.split("@")[0]
+            user = create_user(db(), email, role, name=name, host=host, student=student)
             set_password(user, PASSWORD)
         db().commit()
+    return app
+
+
+@pytest.fixture
+def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(db_url, tmp_path / "tiny")
     yield app
     app.extensions["wbl_engine"].dispose()
 

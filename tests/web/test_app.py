@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.web.conftest import Ids
+from tests.web.conftest import Ids, csrf_of
 from web import create_app
 
 
@@ -83,3 +83,14 @@ def test_app_student_home_shows_own_choices(client_as: Callable[[str], FlaskClie
     page = client_as("student_a").get("/student/")
     assert "Dental Office Shadow" in page.text and "Robotics Assembly Intern" in page.text
     assert "CAD Cleanup Project" not in page.text  # Ben's choice, not Ana's
+
+
+def test_app_nul_character_in_a_form_is_a_400(client_as: Callable[[str], FlaskClient]) -> None:
+    # PostgreSQL cannot store NUL: the request is refused before any query (found by fuzzing).
+    client = client_as("anonymous")
+    page = client.get("/login")
+    token = csrf_of(page.text)
+    answer = client.post(
+        "/login", data={"email": "a\x00@b.c", "password": "x", "csrf_token": token}
+    )
+    assert answer.status_code == 400 and "NUL character" in answer.text
