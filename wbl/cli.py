@@ -37,8 +37,13 @@ from wbl.services.bundles import (
     store_bundle,
 )
 from wbl.services.exports import export_outcome
-from wbl.services.outcome import compute_outcome, format_outcome, latest_run
-from wbl.services.solving import SolveOptions, SolveOptionsError, solve_term
+from wbl.services.outcome import compute_outcome, finished_run, format_outcome
+from wbl.services.solving import (
+    SolveAlreadyRunning,
+    SolveOptions,
+    SolveOptionsError,
+    solve_term,
+)
 from wbl.services.summary import format_summary, summarize_term
 
 SAMPLE_TERM = Path(__file__).resolve().parent.parent / "fixtures" / "sample-term"
@@ -243,7 +248,7 @@ def export_cmd(ctx: click.Context, term: str, out: Path) -> None:
     with open_database(ctx) as engine, _user_errors(), transaction(engine) as session:
         files = export_term(session, term, out)
         found = get_term(session, term)
-        if latest_run(session, found) is not None:
+        if finished_run(session, found) is not None:
             files += export_outcome(session, found, out)
     click.echo(f"Wrote {len(files)} files to {out}")
 
@@ -432,6 +437,8 @@ def _user_errors() -> Iterator[None]:
         raise click.ClickException(str(exc)) from exc
     except SolveOptionsError as exc:
         raise click.UsageError(str(exc)) from exc
+    except SolveAlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -104,19 +104,19 @@ def render_report(outcome: Outcome, points: MapPoints) -> str:
     )
     body = "\n".join(
         [
-            _headline(o),
-            _kinds_table(o),
+            headline(o),
+            kinds_table(o),
             '<section aria-labelledby="charts-h"><h2 id="charts-h">Charts</h2><div class="charts">',
-            _rank_chart(o),
-            _travel_chart(o),
+            rank_chart(o),
+            travel_chart(o),
             "</div>",
-            _flag_chart(o),
-            _flag_table(o),
+            flag_chart(o),
+            flag_table(o),
             "</section>",
-            _map(points),
+            map_figure(points),
             _unplaced_table(o),
-            _suggestions_table(o),
-            _solve_block(o),
+            suggestions_table(o),
+            solve_block(o),
         ]
     )
     return _PAGE.substitute(
@@ -132,7 +132,7 @@ def _card(label: str, value: str, note: str = "") -> str:
     return f"<div><dt>{escape(label)}</dt><dd>{escape(value)}{small}</dd></div>"
 
 
-def _headline(o: Outcome) -> str:
+def headline(o: Outcome) -> str:
     cards = [
         _card(
             "Placed",
@@ -183,7 +183,7 @@ def _table(caption: str, headers: Sequence[tuple[str, bool]], rows: Sequence[Seq
     )
 
 
-def _kinds_table(o: Outcome) -> str:
+def kinds_table(o: Outcome) -> str:
     rows = [[KIND_LABELS[kind], str(k.placements), str(k.students)] for kind, k in o.kinds.items()]
     table = _table(
         "Placements and placed students per kind of opportunity",
@@ -216,7 +216,7 @@ def _unplaced_table(o: Outcome) -> str:
     )
 
 
-def _suggestions_table(o: Outcome) -> str:
+def suggestions_table(o: Outcome) -> str:
     if not o.suggestions:
         inner = "<p>The solve suggested no extra seats.</p>"
     else:
@@ -246,7 +246,7 @@ def _suggestions_table(o: Outcome) -> str:
     )
 
 
-def _solve_block(o: Outcome) -> str:
+def solve_block(o: Outcome) -> str:
     s = o.solve
     if s is None:
         inner = "<p>No solve has run for this term yet.</p>"
@@ -276,7 +276,7 @@ def _solve_block(o: Outcome) -> str:
     return f'<section aria-labelledby="solve-h"><h2 id="solve-h">Solve</h2>{inner}</section>'
 
 
-def _flag_table(o: Outcome) -> str:
+def flag_table(o: Outcome) -> str:
     return _table(
         "Placement rate by equity flag (a student with several flags counts in each)",
         [("Flag", False), ("Students", True), ("Placed", True), ("Rate", True)],
@@ -369,7 +369,7 @@ def _column_chart(
     return "".join(parts)
 
 
-def _rank_chart(o: Outcome) -> str:
+def rank_chart(o: Outcome) -> str:
     bars = list(o.ranks.items())
     if not o.placements:
         return _figure(_empty_svg("rank", "Rank distribution", "no placements"), "Ranks: none")
@@ -384,7 +384,7 @@ def _rank_chart(o: Outcome) -> str:
     return _figure(svg, "Rank distribution: how far down their list students were placed.")
 
 
-def _travel_chart(o: Outcome) -> str:
+def travel_chart(o: Outcome) -> str:
     if not o.travel_histogram:
         return _figure(
             _empty_svg("travel", "Travel times", "no in-person placements"), "Travel: none"
@@ -405,7 +405,7 @@ def _travel_chart(o: Outcome) -> str:
     return _figure(svg, caption)
 
 
-def _flag_chart(o: Outcome) -> str:
+def flag_chart(o: Outcome) -> str:
     """Horizontal bars of the placement rate per flag, against the rate for everyone."""
     rows = list(o.flags.items())
     label_w = max(90, 7 * max(len(name) for name, _ in rows) + 10)
@@ -458,7 +458,7 @@ def _nice_length(km: float) -> float:
     return max(step * power for step in (1, 2, 5) if step * power <= km)
 
 
-def _map(points: MapPoints) -> str:
+def map_figure(points: MapPoints) -> str:
     """Students and hosts on an equirectangular projection, with a scale bar; no tiles."""
     everything = [(lat, lon) for lat, lon, _ in points.students] + [
         (h.lat, h.lon) for h in points.hosts

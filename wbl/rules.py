@@ -13,6 +13,9 @@ from typing import Any
 
 MODES = ("welfare", "stable")
 
+DEFAULT_MAX_CHOICES = 10
+"""How many opportunities a student may rank on the web pages when ``max_choices`` is absent."""
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -30,14 +33,23 @@ class Rules:
     seed: int = 0
     time_limit_s: float = 60
     priority: dict[str, int] = field(default_factory=dict)
+    # How many opportunities a student may rank (the web pages enforce it; an imported
+    # preferences.csv is taken as written). At least 1.
+    max_choices: int = DEFAULT_MAX_CHOICES
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form; an absent cap is ``None``."""
         return dataclasses.asdict(self)
 
     def to_toml(self) -> dict[str, Any]:
-        """The ``[rules]`` table as written to ``term.toml``: an absent cap is left out."""
-        return {k: v for k, v in self.to_dict().items() if v is not None}
+        """The ``[rules]`` table as written to ``term.toml``: an absent cap is left out, and so
+        is a rule added after the bundle format settled when it has its default (bundles that
+        never mention it are written back unchanged)."""
+        return {
+            k: v
+            for k, v in self.to_dict().items()
+            if v is not None and not (k in _WRITTEN_IF_SET and v == _DEFAULTS[k])
+        }
 
     def priority_weight(self, flags: list[str] | tuple[str, ...]) -> int:
         """A student's priority weight: 1 plus the weights of their flags."""
@@ -52,6 +64,9 @@ _INT_FIELDS = (
     "seed",
 )
 _CAP_FIELDS = ("weekly_hours_cap_under_16", "weekly_hours_cap_16_17")
+_POSITIVE_INT_FIELDS = ("max_choices",)
+_WRITTEN_IF_SET = frozenset(_POSITIVE_INT_FIELDS)
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Rules)}
 _BOOL_FIELDS = ("background_check_for_minors", "place_unranked")
 
 
@@ -82,6 +97,12 @@ def parse_rules(raw: Mapping[str, Any]) -> tuple[Rules, list[tuple[str, str]]]:
     for key in _INT_FIELDS:
         if key in raw and (v := _number(key, raw[key], integer=True)) is not None:
             values[key] = v
+    for key in _POSITIVE_INT_FIELDS:
+        if key in raw and (v := _number(key, raw[key], integer=True)) is not None:
+            if v < 1:
+                problems.append((key, f"must be at least 1, got {v!r}"))
+            else:
+                values[key] = v
     for key in _CAP_FIELDS:
         if key in raw and (v := _number(key, raw[key], integer=False)) is not None:
             values[key] = v

@@ -9,8 +9,9 @@ from typing import Any
 from flask import Blueprint, abort, request
 from flask.typing import ResponseReturnValue
 
-from wbl.models import Role, SolveRun
-from web.auth import roles_required
+from wbl.models import Role, SolveRun, Student
+from wbl.services.choices import ChoiceError, choice_limit, save_ranking
+from web.auth import roles_required, signed_in_user
 from web.db import db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -36,6 +37,31 @@ def run_progress(run_id: int) -> ResponseReturnValue:
     if run is None:
         abort(404)
     return run_json(run)
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL
+RANKING_SHAPE = 'Send {"opportunities": [id, ...]}: the opportunity ids, best first.'
+
+
+@bp.put("/rankings")
+@roles_required(Role.STUDENT)
+def save_rankings() -> ResponseReturnValue:
+    """Replace the signed-in student's ranking with ``opportunities`` (ids, best first).
+    200 with the saved order; 400 with ``error`` naming every problem, nothing saved."""
+    body = request.get_json(silent=True)
+    ids = body.get("opportunities") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not all(type(i) is int for i in ids):  # no bools, floats
+        return {"error": RANKING_SHAPE}, 400
+    if unknown := [i for i in ids if not 1 <= i <= MAX_ID]:
+        return {"error": f"There is no opportunity {unknown[0]} in your term."}, 400
+    student = db().get(Student, signed_in_user().student_id)
+    assert student is not None  # the account's CHECK constraint and FK keep it there
+    try:
+        saved = save_ranking(db(), student, ids)
+    except ChoiceError as error:
+        return {"error": str(error)}, 400
+    db().commit()
+    return {"opportunities": [p.opportunity_id for p in saved], "limit": choice_limit(student)}
 
 
 @bp.before_request

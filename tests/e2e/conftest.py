@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import IN_CI
 from tests.web.conftest import ACCOUNTS, PASSWORD, make_app
+from web.solves import wait_for_all_solves
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM_ARGS = [
@@ -79,6 +80,7 @@ def live(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
     app = make_app(f"sqlite:///{path}", tmp_path / "tiny", TESTING=False)
     with LiveServer(app) as server:
         yield server
+    assert wait_for_all_solves(120), "a background solve did not finish"
     app.extensions["wbl_engine"].dispose()
 
 

@@ -122,3 +122,19 @@ def test_solving_cli_bad_input_is_a_clear_error(db_url: str, tmp_path: Path) -> 
     zero = _run(db_url, "solve", "Tiny Term", "--time-limit", "0")
     assert zero.exit_code == 2 and "--time-limit" in zero.output
     assert _runs(db_url) == []
+
+
+def test_solving_cli_refuses_while_another_solve_of_the_term_runs(
+    db_url: str, tmp_path: Path
+) -> None:
+    _imported(db_url, tmp_path)
+    engine = make_engine(db_url)
+    with transaction(engine) as session:
+        term = get_term(session, "Tiny Term")
+        session.add(SolveRun(term_id=term.id, status=SolveStatus.RUNNING))  # from the web app
+    engine.dispose()
+    result = _run(db_url, "solve", "Tiny Term", "--time-limit", "5", "--quiet")
+    assert result.exit_code == 1
+    assert "of this term is still running; wait for it to finish" in result.output
+    assert [r.status for r in _runs(db_url)] == [SolveStatus.RUNNING]  # nothing else stored
+    assert _placements(db_url) == []

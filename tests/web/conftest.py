@@ -3,12 +3,17 @@ for each kind of account (coordinator, host A and B, student A and B)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -16,10 +21,22 @@ from sqlalchemy import select
 from tests.bundles import write_tiny_bundle
 from wbl.db import make_engine, transaction
 from wbl.geocode import AddressLocator
-from wbl.models import Host, Role, SolveRun, SolveStatus, Student, Term, User
+from wbl.models import (
+    Host,
+    Opportunity,
+    Placement,
+    PlacementStatus,
+    Role,
+    SolveRun,
+    SolveStatus,
+    Student,
+    Term,
+    User,
+)
 from wbl.services.bundles import import_bundle
 from web import create_app
 from web.accounts import create_user, set_password
+from web.solves import wait_for_all_solves
 
 PASSWORD = "correct horse battery"
 
@@ -33,6 +50,10 @@ class Ids:
     students: dict[str, int]
     users: dict[str, int]  # by ACCOUNTS key
     run: int  # a finished solve run of the term
+    opportunities: dict[str, int]
+    # Ben's (S2, student_b) published placement in CAD Cleanup (O3 of H2, host_b); only in
+    # the ids of ``placed_ids``.
+    placement: int = 0
 
 
 ACCOUNTS = {
@@ -82,6 +103,9 @@ def make_app(db_url: str, folder: Path, **config: object) -> Flask:
 def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = make_app(db_url, tmp_path / "tiny")
     yield app
+    # A test (or the form fuzzer) may have started a background solve: let it end before
+    # the database goes away.
+    assert wait_for_all_solves(120), "a background solve did not finish"
     app.extensions["wbl_engine"].dispose()
 
 
@@ -94,6 +118,7 @@ def ids(app: Flask) -> Ids:
         emails = {u.email: u.id for u in db().scalars(select(User))}
         run = SolveRun(term_id=term.id, status=SolveStatus.OPTIMAL, wall_time_s=0.5)
         db().add(run)
+        opportunities = {o.code: o.id for o in db().scalars(select(Opportunity))}
         db().commit()
         return Ids(
             term=term.id,
@@ -101,7 +126,28 @@ def ids(app: Flask) -> Ids:
             students={s.code: s.id for s in db().scalars(select(Student))},
             users={key: emails[email] for key, (email, _, _) in ACCOUNTS.items()},
             run=run.id,
+            opportunities=opportunities,
         )
+
+
+@pytest.fixture
+def placed_ids(app: Flask, ids: Ids) -> Ids:
+    """:func:`ids` after adding Ben's published placement in O3 (host_b's)."""
+    with app.app_context():
+        from web.db import db
+
+        slot = db().get(Opportunity, ids.opportunities["O3"]).slots[0]  # type: ignore[union-attr]
+        placement = Placement(
+            term_id=ids.term,
+            student_id=ids.students["S2"],
+            slot_id=slot.id,
+            status=PlacementStatus.PUBLISHED,
+            rank=1,
+            travel_min=0.0,
+        )
+        db().add(placement)
+        db().commit()
+        return dataclasses.replace(ids, placement=placement.id)
 
 
 def csrf_of(page_text: str) -> str:
@@ -131,3 +177,35 @@ def client_as(app: Flask) -> Callable[[str], FlaskClient]:
         return client
 
     return make
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Inbox:
+    """What the test SMTP server received."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_inbox(app: Flask) -> Iterator[Inbox]:
+    """A real SMTP server on 127.0.0.1, set as the app's mail server."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, MAIL_FROM="wbl@example.org")
+    try:
+        yield inbox
+    finally:
+        controller.stop()

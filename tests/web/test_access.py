@@ -44,8 +44,9 @@ def _token(client: FlaskClient) -> str:
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.rule}")
 def test_access_route_answers_each_role(
-    route: Route, client_as: Callable[[str], FlaskClient], ids: Ids
+    route: Route, client_as: Callable[[str], FlaskClient], placed_ids: Ids
 ) -> None:
+    ids = placed_ids
     got: dict[str, object] = {}
     for role in ROLES:
         client = client_as(role)

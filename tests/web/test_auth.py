@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
-from collections.abc import Callable, Iterator
-from email.message import Message
+from collections.abc import Callable
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.web.conftest import ACCOUNTS, PASSWORD, Ids, csrf_of, sign_in
+from tests.web.conftest import ACCOUNTS, PASSWORD, Ids, Inbox, csrf_of, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -214,36 +211,10 @@ def test_auth_login_is_rate_limited(app: Flask, client_as: Callable[[str], Flask
     assert "Too Many Requests" in _post(client, "/login", {"email": "x@y.z", "password": "x"}).text
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        from email import message_from_bytes
-
-        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_inbox() -> Iterator[tuple[_Inbox, int]]:
-    inbox = _Inbox()
-    with socket.socket() as probe:  # a free port on loopback
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
-
-
 def test_auth_reset_link_goes_by_email_when_smtp_is_set(
-    app: Flask, client_as: Callable[[str], FlaskClient], smtp_inbox: tuple[_Inbox, int]
+    client_as: Callable[[str], FlaskClient], smtp_inbox: Inbox
 ) -> None:
-    inbox, port = smtp_inbox
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, MAIL_FROM="wbl@example.org")
+    inbox = smtp_inbox
     visitor = client_as("anonymous")
     answer = _post(visitor, "/reset", {"email": "h2@example.org"})
     assert answer.status_code == 302

@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import csrf_of
+from tests.web.conftest import csrf_of, free_port
 
 LOGIN_LINE = re.compile(r"\s+(coordinator|host|student)\s+(\S+@\S+)\s+(\S+)$")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -34,7 +27,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 @pytest.mark.slow
 def test_serve_sample_prints_logins_that_work(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "WBL_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",

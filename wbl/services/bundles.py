@@ -10,12 +10,12 @@ writes nothing.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from wbl.bundle import (
@@ -354,15 +354,24 @@ def _slot_values(position: int, plan: SlotPlan) -> dict[str, Any]:
     return dict(zip(_SLOT_COLUMNS, values, strict=True))
 
 
-def _sync_slots(
+def sync_slots(
     session: Session,
     term: Term,
-    opp_ids: dict[Hashable, int],
-    plans: dict[str, tuple[SlotPlan, ...]],
+    opp_ids: Mapping[Hashable, int],
+    plans: Mapping[str, tuple[SlotPlan, ...]],
 ) -> Changes:
-    """Keep an opportunity's slots (and so the placements in them) unless its schedule now
-    yields different ones; rebuild those that changed."""
+    """Make the slots and sessions of the opportunities ``opp_ids`` (code -> id) of ``term``
+    equal to ``plans`` (code -> the schedule's slots, as ``parse_schedule`` gives them).
+
+    An opportunity whose stored slots already equal its plans keeps them (and so the
+    placements in them); one whose schedule now yields different slots has all of them
+    rebuilt, which deletes their placements. The import and the host's schedule builder
+    both go through here. Like every service, it never commits.
+    """
     in_term = Slot.opportunity_id.in_(select(Opportunity.id).where(Opportunity.term_id == term.id))
+    if len(opp_ids) <= _CHUNK:
+        # A few opportunities (a host saving one): read only their slots, not the whole term's.
+        in_term = and_(in_term, Slot.opportunity_id.in_(list(opp_ids.values())))
     stored: dict[int, list[tuple[int, list[Any]]]] = {}
     for row in session.execute(
         select(Slot.id, Slot.opportunity_id, *(getattr(Slot, c) for c in _SLOT_COLUMNS))
@@ -508,7 +517,7 @@ def store_bundle(
             for o in bundle.opportunities
         },
     )  # fmt: skip
-    report.changes["slots"] = _sync_slots(session, term, opp_ids, bundle.slots)
+    report.changes["slots"] = sync_slots(session, term, opp_ids, bundle.slots)
     sync(
         "preferences",
         {

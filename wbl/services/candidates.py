@@ -5,7 +5,8 @@ week alone exceeds the student's weekly-hours cap) is decided here, once: a stud
 that passes them all becomes an :class:`~solver.problem.Arc`, and the solver never sees the
 others. Alongside the problem, :class:`BuiltProblem` says why each ranked opportunity was cut
 (in words a coordinator can act on), how many opportunities each student can reach, and which
-pins break a rule.
+pins break a rule. :func:`student_options` applies the same rules to one student against every
+slot of the term, for the student's own pages (what they can take, and why not).
 
 The semantics decided here:
 
@@ -321,9 +322,15 @@ def _local_seconds(ts: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     return ts + offsets[inverse]
 
 
-def _load(session: Session, term: Term) -> _Data:
+def _load(session: Session, term: Term, student_id: int | None = None) -> _Data:
+    """The term's rows; with ``student_id``, only that student (and their preferences and
+    reviews), which is all the per-pair rules need (host ranks then cover them alone)."""
     rules = term.rules
     zone = ZoneInfo(term.timezone)
+
+    def just(column: Any) -> list[Any]:
+        """No condition for the whole term; ``column == student_id`` for one student."""
+        return [] if student_id is None else [column == student_id]
 
     # Students.
     rows = session.execute(
@@ -333,7 +340,7 @@ def _load(session: Session, term: Term) -> _Data:
             Student.flags, Student.guardian_consent, Student.work_permit, Student.prior_clusters,
             Student.group_code,
         )
-        .where(Student.term_id == term.id)
+        .where(Student.term_id == term.id, *just(Student.id))
         .order_by(Student.id)
     ).all()  # fmt: skip
     window_index: dict[tuple[Window, ...], int] = {}
@@ -485,7 +492,7 @@ def _load(session: Session, term: Term) -> _Data:
     prefs = session.execute(
         select(Preference.student_id, Preference.opportunity_id, Preference.rank)
         .join(Preference.student)
-        .where(Student.term_id == term.id)
+        .where(Student.term_id == term.id, *just(Preference.student_id))
     ).all()
     pref_key = np.fromiter(
         (student_index[p[0]] * no + opp_index[p[1]] for p in prefs), np.int64, len(prefs)
@@ -496,7 +503,7 @@ def _load(session: Session, term: Term) -> _Data:
         select(HostReview.opportunity_id, HostReview.student_id, HostReview.decision,
                HostReview.rank)
         .join(HostReview.opportunity)
-        .where(Opportunity.term_id == term.id)
+        .where(Opportunity.term_id == term.id, *just(HostReview.student_id))
     ).all()  # fmt: skip
     vetoes = sorted(
         student_index[r[1]] * no + opp_index[r[0]] for r in reviews if r[2] == Decision.VETO
@@ -995,11 +1002,7 @@ def build_problem(
         raise ValueError(f"unranked_limit must be None or >= 0, got {unranked_limit}")
     d = _load(session, term)
     rules = d.rules
-    oracle: _Oracle = (
-        _StraightLine(d)
-        if travel is None or type(travel) is StraightLineModel
-        else _AnyModel(d, travel)
-    )
+    oracle = _make_oracle(d, travel)
     # Ranked and vetoed pairs are checked one by one: their arcs, cuts and tally corrections.
     special = _special_pairs(d, oracle)
     excluded: dict[int, set[int]] = {}
@@ -1052,6 +1055,12 @@ def build_problem(
         warnings=warnings,
         unranked_before_limit=int(tally.reach_slots.sum()) if rules.place_unranked else 0,
     )
+
+
+def _make_oracle(d: _Data, travel: TravelModel | None) -> _Oracle:
+    if travel is None or type(travel) is StraightLineModel:
+        return _StraightLine(d)
+    return _AnyModel(d, travel)
 
 
 @dataclass
@@ -1501,3 +1510,88 @@ def _student_specs(d: _Data) -> tuple[StudentSpec, ...]:
         StudentSpec(sid, d.rules.priority_weight(flags), groups.get(group) if group else None)
         for sid, flags, group in zip(d.s_id.tolist(), d.s_flags, d.s_group, strict=True)
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# One student's view
+
+NOTHING_SCHEDULED = "nothing scheduled yet"
+"""The reason given for an opportunity with no slot (build_problem gives it no arc either)."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One opportunity of a term as one student sees it (see :func:`student_options`).
+
+    ``travel_min`` is the exact travel time by ``mode`` (the student's transport), 0.0 for a
+    remote opportunity. ``open_slots`` are the slots (ids, in schedule order) for which the
+    student passes every per-pair hard rule; the opportunity is ``ok`` when there is one.
+    Otherwise ``reasons`` says why not, in the same sentences as :class:`Cut`.
+    ``slot_reasons`` holds every slot that fails with its own reasons, so a page can say which
+    date of a job shadow does not fit.
+    """
+
+    opportunity_id: int
+    travel_min: float
+    mode: str
+    remote: bool
+    open_slots: tuple[int, ...]
+    reasons: tuple[str, ...]
+    slot_reasons: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.open_slots)
+
+
+def student_options(
+    session: Session, term: Term, student_id: int, *, travel: TravelModel | None = None
+) -> dict[int, Option]:
+    """Every opportunity of ``term`` as the student ``student_id`` sees it, by opportunity id
+    (in id order): the same per-pair rules, travel times and sentences as
+    :func:`build_problem`, for one student against every slot. An opportunity is ``ok``
+    exactly when ``build_problem`` would give the pair an arc were it ranked (pins aside), and
+    its ``reasons`` are then what the ranked cut would say. Raises ``LookupError`` when the
+    student is not in the term."""
+    d = _load(session, term, student_id)
+    if len(d.s_id) != 1:
+        raise LookupError(f"no student {student_id} in term {term.name!r}")
+    oracle = _make_oracle(d, travel)
+    # Travel once per opportunity (its host, or 0 when remote); a slot takes its opportunity's.
+    o_minutes = np.zeros(d.n_opps)
+    local = np.flatnonzero(~d.o_remote)
+    if len(local):
+        hosts, inverse = np.unique(d.o_host[local], return_inverse=True)
+        o_minutes[local] = oracle.exact(np.zeros(len(hosts), np.int64), hosts)[inverse]
+    slots = np.arange(len(d.x_id), dtype=np.int64)
+    students = np.zeros(len(slots), np.int64)
+    minutes = o_minutes[d.x_opp]
+    bits = _failures(d, students, slots, minutes)
+    failing = np.flatnonzero(bits)
+    late = _late_sessions(d, students[failing], failing, minutes[failing])
+    slot_reasons = {
+        x: tuple(_reasons(d, 0, x, float(minutes[x]), int(bits[x]), e))
+        for x, e in zip(failing.tolist(), late.tolist(), strict=True)
+    }
+    mode = _MODE_NAMES[int(d.s_mode[0])]
+    options: dict[int, Option] = {}
+    for o in range(d.n_opps):
+        own = range(int(d.o_first[o]), int(d.o_first[o + 1]))
+        open_slots = tuple(int(d.x_id[x]) for x in own if not bits[x])
+        if open_slots:
+            reasons: tuple[str, ...] = ()
+        elif len(own):
+            reasons = _summarise([list(slot_reasons[x]) for x in own])
+        else:
+            reasons = (NOTHING_SCHEDULED,)
+        opportunity_id = int(d.o_id[o])
+        options[opportunity_id] = Option(
+            opportunity_id=opportunity_id,
+            travel_min=float(o_minutes[o]),
+            mode=mode,
+            remote=bool(d.o_remote[o]),
+            open_slots=open_slots,
+            reasons=reasons,
+            slot_reasons={int(d.x_id[x]): slot_reasons[x] for x in own if bits[x]},
+        )
+    return options

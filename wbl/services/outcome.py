@@ -227,13 +227,27 @@ def latest_run(session: Session, term: Term) -> SolveRun | None:
     ).first()
 
 
+def finished_run(session: Session, term: Term) -> SolveRun | None:
+    """The term's most recent solve run that finished with a result (not one still running
+    and not one that failed): the run today's placements came from."""
+    return session.scalars(
+        select(SolveRun)
+        .where(
+            SolveRun.term_id == term.id,
+            SolveRun.status.not_in((SolveStatus.RUNNING, SolveStatus.FAILED)),
+        )
+        .order_by(SolveRun.id.desc())
+        .limit(1)
+    ).first()
+
+
 def compute_outcome(session: Session, term: Term) -> Outcome:
     """The term's current outcome: its live placements and its latest solve run."""
     students = session.scalars(
         select(Student).where(Student.term_id == term.id).order_by(Student.id)
     ).all()
     placements = live_placements(session, term)
-    run = latest_run(session, term)
+    run = finished_run(session, term)
     metrics: dict[str, Any] = (run.metrics or {}) if run is not None else {}
 
     by_student: dict[int, list[Placement]] = {}

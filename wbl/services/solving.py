@@ -75,15 +75,42 @@ class SolveOptions:
         return Params(time_limit_s=float(limit), workers=self.workers, seed=seed, mode=mode)
 
 
+class SolveAlreadyRunning(RuntimeError):
+    """The term has a solve running (from the web app, say); ``run`` is its row."""
+
+    def __init__(self, run: SolveRun) -> None:
+        super().__init__(f"solve run {run.id} of this term is still running; wait for it to finish")
+        self.run = run
+
+
+def running_run(session: Session, term: Term) -> SolveRun | None:
+    """The term's solve that is running now (the oldest, should there be several)."""
+    return session.scalars(
+        select(SolveRun)
+        .where(SolveRun.term_id == term.id, SolveRun.status == SolveStatus.RUNNING)
+        .order_by(SolveRun.id)
+        .limit(1)
+    ).first()
+
+
 def solve_term(
     session: Session,
     term: Term,
     options: SolveOptions | None = None,
     progress: Callable[[Progress], None] | None = None,
+    *,
+    run: SolveRun | None = None,
 ) -> SolveRun:
-    """Solve ``term``'s placement and store the run and its proposed placements."""
+    """Solve ``term``'s placement and store the run and its proposed placements.
+
+    ``run``, when given, is a row the caller already stored (status RUNNING, so that a page
+    can follow it and a second solve of the term can be refused); it is filled in with the
+    outcome instead of a new row being added. Its ``started_at`` is kept.
+    """
     options = options or SolveOptions()
     params = options.params(term)
+    if run is None and (busy := running_run(session, term)) is not None:
+        raise SolveAlreadyRunning(busy)
     started = utcnow()
     built = build_problem(session, term, keep_published=True)
     problem = _without_declined(session, term, built.problem)
@@ -93,22 +120,25 @@ def solve_term(
     explanations = explain_unplaced(problem, solution)
     suggestions = suggest_seats(problem) if solution.unplaced else []
 
-    run = SolveRun(
-        term_id=term.id,
-        started_at=started,
-        finished_at=started + timedelta(seconds=solution.wall_s),
-        inputs_hash=_inputs_hash(problem, params),
-        rules_json=term.rules.to_dict(),
-        mode=params.mode,
-        seed=params.seed,
-        status=_status(solution),
-        objective=float(solution.objective[0]) if solution.objective else None,
-        best_bound=float(solution.bound[0]) if solution.bound else None,
-        gap=solution.gap if solution.objective else None,
-        wall_time_s=solution.wall_s,
-        message=solution.message,
-    )
-    session.add(run)
+    outcome = {
+        "finished_at": started + timedelta(seconds=solution.wall_s),
+        "inputs_hash": _inputs_hash(problem, params),
+        "rules_json": term.rules.to_dict(),
+        "mode": params.mode,
+        "seed": params.seed,
+        "status": _status(solution),
+        "objective": float(solution.objective[0]) if solution.objective else None,
+        "best_bound": float(solution.bound[0]) if solution.bound else None,
+        "gap": solution.gap if solution.objective else None,
+        "wall_time_s": solution.wall_s,
+        "message": solution.message,
+    }
+    if run is None:
+        run = SolveRun(term_id=term.id, started_at=started, **outcome)
+        session.add(run)
+    else:
+        for column, value in outcome.items():
+            setattr(run, column, value)
     session.flush()
     names = _Names(session, term)
     run.metrics = {

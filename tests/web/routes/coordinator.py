@@ -1,4 +1,5 @@
-"""Coordinator pages: coordinators only; hosts and students get 403."""
+"""Coordinator pages (terms, dashboard, upload, solve, people): coordinators only; hosts and
+students get 403."""
 
 from __future__ import annotations
 
@@ -25,4 +26,14 @@ ROUTES = [
     Route("/coordinator/users/<int:user_id>/active", "POST",
           lambda i: f"/coordinator/users/{i.users['host_b']}/active", only({C: 302}),
           data={"active": "1"}),
+    # No file: the form's 400 (a real upload is in test_coordinator.py).
+    Route("/coordinator/upload", "GET", lambda i: "/coordinator/upload", only({C: 200})),
+    Route("/coordinator/upload", "POST", lambda i: "/coordinator/upload", only({C: 400})),
+    # An empty form: its 400, so the matrix starts no background solve (see test_solves.py).
+    Route("/coordinator/terms/<int:term_id>/solve", "GET",
+          lambda i: f"/coordinator/terms/{i.term}/solve", only({C: 200})),
+    Route("/coordinator/terms/<int:term_id>/solve", "POST",
+          lambda i: f"/coordinator/terms/{i.term}/solve", only({C: 400})),
+    Route("/coordinator/terms/<int:term_id>/runs/<int:run_id>", "GET",
+          lambda i: f"/coordinator/terms/{i.term}/runs/{i.run}", only({C: 200})),
 ]  # fmt: skip
