@@ -7,6 +7,7 @@ sign in with. Development only: ``WBL_ENV=production`` refuses ``--sample``.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 
@@ -64,6 +65,18 @@ def _demo_logins() -> list[tuple[str, str, str]]:
     return logins
 
 
+def redact_query(record: logging.LogRecord) -> bool:
+    """Drop the query string from the development server's access-log lines: searches such
+    as ``?q=<a student's name>`` are personal data and must not reach the log."""
+    if isinstance(record.args, tuple) and record.args and isinstance(record.args[0], str):
+        line = record.args[0]
+        method, _, rest = line.partition(" ")
+        target, _, version = rest.partition(" ")
+        if "?" in target:
+            record.args = (f"{method} {target.split('?', 1)[0]}?… {version}", *record.args[1:])
+    return True
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
@@ -93,4 +106,5 @@ def serve(ctx: click.Context, host: str, port: int, sample: bool) -> None:
         for role, email, password in logins:
             click.echo(f"  {role:<12} {email:<26} {password}")
         click.echo("")
+    logging.getLogger("werkzeug").addFilter(redact_query)
     app.run(host=host, port=port)

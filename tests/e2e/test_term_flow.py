@@ -101,7 +101,7 @@ def test_term_flow_from_upload_to_calendar(
     host.fill("#weekly_end", "12:00")
     host.get_by_role("button", name="Preview sessions").click()
     preview = host.locator("#preview")
-    assert "26 sessions" in preview.inner_text() or preview.inner_text().count("2027-") >= 26
+    assert "26 sessions, 78.0 hours" in preview.inner_text()
     screenshot(host, "host-new-opportunity-preview-phone")
     host.get_by_role("button", name="Save and post").click()
     host.goto("/host/")
@@ -145,12 +145,16 @@ def test_term_flow_from_upload_to_calendar(
     coordinator.goto("/coordinator/")
     coordinator.get_by_role("link", name="Tiny Term").click()
     screenshot(coordinator, "coordinator-dashboard")
+    coordinator.get_by_role("link", name="People and accounts", exact=True).click()
+    screenshot(coordinator, "coordinator-people")
+    coordinator.go_back()
     coordinator.get_by_role("link", name="Start a solve").first.click()
     coordinator.fill("#time_limit", "10")
     coordinator.get_by_role("button", name="Start the solve").click()
     assert "/runs/" in coordinator.url
     coordinator.get_by_role("link", name="Review the placements").wait_for(timeout=90_000)
-    assert "placed" in coordinator.locator("main").inner_text()
+    run = coordinator.locator("main").inner_text()
+    assert "placed" in run and "Levels" in run and "students placed (priority-weighted)" in run
     screenshot(coordinator, "coordinator-run")
     coordinator.get_by_role("link", name="Review the placements").click()
     screenshot(coordinator, "coordinator-placements")
@@ -175,6 +179,10 @@ def test_term_flow_from_upload_to_calendar(
     roster = host.locator("main").inner_text()
     assert "Ben Okafor" in roster and INTERNSHIP in roster
     screenshot(host, "host-roster-phone")
+    host.goto("/host/calendar")
+    host.get_by_role("button", name="Create my calendar link").click()
+    assert host.locator("#feed-url").input_value().endswith(".ics")
+    screenshot(host, "host-calendar-phone")
 
     # 6. Ben accepts the internship.
     student.goto("/student/")

@@ -81,8 +81,12 @@ def test_serve_sample_prints_logins_that_work(tmp_path: Path) -> None:
                 assert answer.headers["Location"] == homes[role]
             with opener.open(f"{base}{homes[role]}", timeout=10) as home:
                 assert home.status == 200
+        # A search holding a name: the access log keeps the path, not the query.
+        urllib.request.urlopen(f"{base}/login?next=/coordinator/%3Fq%3DZed+Secretname").close()
     finally:
         server.terminate()
         server.wait(timeout=10)
+        rest = server.stdout.read() if server.stdout is not None else ""
         if server.stdout is not None:
             server.stdout.close()
+    assert "GET /login?…" in rest and "Secretname" not in rest
