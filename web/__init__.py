@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 from wbl.db import database_url
 
@@ -26,6 +27,17 @@ CSP = (
 DAY = 24 * 3600
 
 csrf = CSRFProtect()
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
+
+
+class RowId(IntegerConverter):
+    """``<int:...>`` in every route: a whole number a row id can be. A larger one names no
+    row, so the router answers 404, where PostgreSQL would refuse the query ("integer out of
+    range") and the page would fail."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _flag(name: str) -> bool:
@@ -67,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Development: a key for this process only (sessions end when the server restarts).
         app.config["SECRET_KEY"] = secrets.token_hex(32)
 
+    app.url_map.converters["int"] = RowId  # before any route is added
     from web import api, coordinator, feeds, host, placements, student
     from web.auth import home_url, init_auth
     from web.db import init_db

@@ -58,6 +58,7 @@ from wbl.models import (
 )
 from wbl.services.bundles import ImportReport, prepare_import, store_bundle
 from wbl.services.candidates import build_problem
+from wbl.services.outcome import latest_run
 from wbl.services.solving import LIVE, MODES, SolveOptions, SolveOptionsError
 from wbl.services.summary import summarize_term
 from web.accounts import AccountError, Purpose, create_user
@@ -235,16 +236,7 @@ def dashboard(term_id: int) -> ResponseReturnValue:
     if clear_stale_runs(db(), term):
         db().commit()
     readiness = check_readiness(term, run_checks=request.args.get("checks") == "1")
-    latest = (
-        db()
-        .scalars(
-            select(SolveRun)
-            .where(SolveRun.term_id == term.id)
-            .order_by(SolveRun.id.desc())
-            .limit(1)
-        )
-        .first()
-    )
+    latest = latest_run(db(), term)
     return render_template(
         "coordinator/dashboard.html",
         term=term,

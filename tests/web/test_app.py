@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.routing import IntegerConverter
 
 from tests.web.conftest import Ids, csrf_of
 from web import create_app
@@ -99,3 +101,30 @@ def test_app_nul_character_in_a_form_is_a_400(client_as: Callable[[str], FlaskCl
         "/login", data={"email": "a\x00@b.c", "password": "x", "csrf_token": token}
     )
     assert answer.status_code == 400 and "NUL character" in answer.text
+
+
+@pytest.mark.parametrize("who", ["coordinator", "host_a", "student_a"])
+def test_app_ids_beyond_the_database_range_are_404(  # 32-bit ids in PostgreSQL
+    app: Flask, client_as: Callable[[str], FlaskClient], who: str
+) -> None:
+    client = client_as(who)
+    checked: list[str] = []
+    for rule in app.url_map.iter_rules():
+        converters = rule._converters
+        if "GET" not in (rule.methods or ()) or not any(
+            isinstance(c, IntegerConverter) for c in converters.values()
+        ):
+            continue
+        values = {
+            name: 2**31 if isinstance(conv, IntegerConverter) else "x"
+            for name, conv in converters.items()
+        }
+        url = rule.rule
+        for name, value in values.items():
+            url = re.sub(rf"<[^>]*:?{name}>", str(value), url)
+        answer = client.get(url)
+        # Another audience's route: 403 from its guard; one's own: no such row.
+        assert answer.status_code in (403, 404), (url, answer.status_code)
+        checked.append((url, answer.status_code))
+    assert len(checked) >= 8  # every audience's routes with an id, not none by mistake
+    assert any(code == 404 for _, code in checked)
