@@ -122,3 +122,46 @@ def test_fuzz_form_never_fails(
             assert _snapshot(app, metadata) == before, ("refused, yet the data changed", values)
 
     check()
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner),
+    max_leaves=12,
+)
+API_BODIES = st.one_of(
+    JSON,
+    st.fixed_dictionaries({"opportunities": st.lists(JSON, max_size=12)}),
+    st.fixed_dictionaries(
+        {"opportunities": st.lists(st.integers(min_value=-(2**70), max_value=2**70), max_size=12)}
+    ),
+)
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.json], ids=lambda r: r.rule)
+def test_fuzz_json_api_never_fails(
+    route: Route, app: Flask, placed_ids: Ids, client_as: Callable[[str], FlaskClient]
+) -> None:
+    role = _allowed_role(route)
+    assert role is not None
+    client = client_as(role)
+    url = route.url(placed_ids)
+    metadata = MetaData()
+    metadata.reflect(app.extensions["wbl_engine"])
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(API_BODIES)
+    def check(body: object) -> None:
+        before = _snapshot(app, metadata)
+        answer = client.open(url, method=route.method, json=body)
+        assert answer.status_code in (200, 400, 415), (answer.status_code, body)  # 415: no body
+        assert isinstance(answer.get_json(), dict)
+        if answer.status_code != 200:
+            assert "error" in answer.get_json()
+            assert _snapshot(app, metadata) == before, ("refused, yet the data changed", body)
+
+    check()
