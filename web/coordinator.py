@@ -8,6 +8,8 @@ blueprint's.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import stat
@@ -20,8 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -61,10 +65,10 @@ from wbl.services.candidates import build_problem
 from wbl.services.outcome import latest_run
 from wbl.services.solving import LIVE, MODES, SolveOptions, SolveOptionsError
 from wbl.services.summary import summarize_term
-from web.accounts import AccountError, Purpose, create_user
+from web.accounts import AccountError, Purpose, create_user, normal_email
 from web.auth import guard, link_url, safe_next, signed_in_user
 from web.db import db
-from web.mail import send_link
+from web.mail import send_link, send_notices
 from web.solves import (
     LEVELS,
     SolveBusy,
@@ -286,6 +290,64 @@ def _show_link(user: User, purpose: Purpose) -> ResponseReturnValue:
         )
     mailed = send_link(user, subject, text, link)
     return render_template("coordinator/link.html", user=user, link=link, mailed=mailed)
+
+
+INVITE_SUBJECT = "You are invited to WBL placements"
+INVITE_TEXT = "Follow this link to choose your password (it works once, for 14 days):"
+
+
+def _cell(value: str) -> str:
+    # A spreadsheet runs a cell that starts like a formula: keep names such as "=1+1" text.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@bp.post("/terms/<int:term_id>/invite-students")
+def invite_students(term_id: int) -> ResponseReturnValue:
+    """Accounts for every student of the term who has an email and no account yet, all at
+    once. The answer is a CSV of every student with what happened and the invitation link,
+    for a mail merge when the server sends no email (with SMTP they are emailed too)."""
+    term = term_or_404(term_id)
+    taken = set(db().scalars(select(User.email)))
+    have = set(db().scalars(select(User.student_id).where(User.student_id.is_not(None))))
+    students = (
+        db().scalars(select(Student).where(Student.term_id == term.id).order_by(Student.code)).all()
+    )
+    outcome: list[tuple[Student, str, User | None]] = []
+    for student in students:
+        if student.id in have:
+            outcome.append((student, "has an account already", None))
+            continue
+        email = normal_email(student.email or "")
+        try:
+            validate_email(email, check_deliverability=False)
+        except EmailNotValidError:
+            outcome.append((student, "skipped: no valid email in the student's record", None))
+            continue
+        if email in taken:
+            outcome.append((student, "skipped: another account uses this email", None))
+            continue
+        user = create_user(db(), email, Role.STUDENT, name=student.name, student=student)
+        taken.add(email)
+        outcome.append((student, "invited", user))
+    db().commit()
+    links = {u.id: link_url(u, Purpose.INVITE) for _, _, u in outcome if u is not None}
+    sent = send_notices(
+        (u, INVITE_SUBJECT, f"{INVITE_TEXT}\n\n{links[u.id]}") for _, _, u in outcome if u
+    )
+    how = " (emailed)" if sent.mailed else " (send the link yourself)"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student_id", "name", "email", "result", "link"])
+    for student, result, user in outcome:
+        link = links[user.id] if user else ""
+        writer.writerow(
+            [_cell(student.code), _cell(student.name), _cell(student.email or ""),
+             result + (how if user else ""), link]
+        )  # fmt: skip
+    response = Response(buffer.getvalue(), mimetype="text/csv")
+    filename = f"invitations-{term.id}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @bp.route("/terms/<int:term_id>/invite/<kind>/<int:ref_id>", methods=["GET", "POST"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
 from collections.abc import Callable
@@ -231,3 +233,43 @@ def test_auth_reset_link_goes_by_email_when_smtp_is_set(
         data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": csrf_of(page.text)},
     )
     assert done.location == "/host/"
+
+
+def _csv_rows(text: str) -> dict[str, dict[str, str]]:
+    return {row["student_id"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
+def test_auth_invite_all_students_gives_links_to_send(
+    client_as: Callable[[str], FlaskClient], ids: Ids, caplog: pytest.LogCaptureFixture
+) -> None:
+    coordinator = client_as("coordinator")
+    people = f"/coordinator/terms/{ids.term}/people"
+    with caplog.at_level(logging.WARNING):
+        answer = _post(coordinator, f"/coordinator/terms/{ids.term}/invite-students", {},
+                       form_page=people)  # fmt: skip
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    assert "attachment" in answer.headers["Content-Disposition"]
+    rows = _csv_rows(answer.text)
+    assert rows["S1"]["result"] == rows["S2"]["result"] == "has an account already"
+    assert rows["S3"]["result"] == "invited (send the link yourself)"
+    assert "cai@" not in caplog.text and "Cai" not in caplog.text  # no personal data logged
+    link = rows["S3"]["link"].replace("http://localhost", "")
+    invitee = client_as("anonymous")
+    page = invitee.get(link)
+    assert page.status_code == 200 and "Welcome, Cai Lin" in page.text
+    # A second run invites nobody again.
+    again = _post(coordinator, f"/coordinator/terms/{ids.term}/invite-students", {},
+                  form_page=people)  # fmt: skip
+    assert _csv_rows(again.text)["S3"]["result"] == "has an account already"
+
+
+def test_auth_invite_all_students_emails_them_when_smtp_is_set(
+    client_as: Callable[[str], FlaskClient], ids: Ids, smtp_inbox: Inbox
+) -> None:
+    coordinator = client_as("coordinator")
+    answer = _post(coordinator, f"/coordinator/terms/{ids.term}/invite-students", {},
+                   form_page=f"/coordinator/terms/{ids.term}/people")  # fmt: skip
+    assert _csv_rows(answer.text)["S3"]["result"] == "invited (emailed)"
+    (mail,) = smtp_inbox.messages
+    assert mail["To"] == "cai@students.example.org"
+    assert "/invite/" in mail.get_payload(decode=True).decode()  # type: ignore[union-attr]

@@ -36,4 +36,6 @@ ROUTES = [
           lambda i: f"/coordinator/terms/{i.term}/solve", only({C: 400})),
     Route("/coordinator/terms/<int:term_id>/runs/<int:run_id>", "GET",
           lambda i: f"/coordinator/terms/{i.term}/runs/{i.run}", only({C: 200})),
+    Route("/coordinator/terms/<int:term_id>/invite-students", "POST",
+          lambda i: f"/coordinator/terms/{i.term}/invite-students", only({C: 200})),
 ]  # fmt: skip
