@@ -65,7 +65,7 @@ from wbl.services.candidates import build_problem
 from wbl.services.outcome import latest_run
 from wbl.services.solving import LIVE, MODES, SolveOptions, SolveOptionsError
 from wbl.services.summary import summarize_term
-from web.accounts import AccountError, Purpose, create_user, normal_email
+from web.accounts import AccountError, Purpose, create_user, find_user, normal_email
 from web.auth import guard, link_url, safe_next, signed_in_user
 from web.db import db
 from web.mail import send_link, send_notices
@@ -370,13 +370,39 @@ def invite(term_id: int, kind: str, ref_id: int) -> ResponseReturnValue:
                 student=row if kind == "student" else None,
             )
         except AccountError as error:
-            form.email.errors = [str(error)]
+            returning = _returning(form.email.data or "", kind, term)
+            if returning is None:
+                form.email.errors = [str(error)]
+            else:
+                # Someone from an earlier term (a host that takes students every year): their
+                # account moves to this term's row, password and calendar link unchanged.
+                returning.host_id = row.id if kind == "host" else None
+                returning.student_id = row.id if kind == "student" else None
+                db().commit()
+                if not returning.password_hash:
+                    return _show_link(returning, Purpose.INVITE)
+                flash(
+                    f"{returning.email} already had an account (from an earlier term); it now "
+                    f"belongs to {row.name} in {term.name}. They sign in as before.",
+                    "success",
+                )
+                return redirect(url_for(".people", term_id=term.id))
         else:
             db().commit()
             return _show_link(user, Purpose.INVITE)
     return render_template(
         "coordinator/invite.html", term=term, form=form, who=row, kind=kind
     ), 400 if form.errors else 200
+
+
+def _returning(email: str, kind: str, term: Term) -> User | None:
+    """The account with ``email`` if it is a ``kind`` account tied to another term's row
+    (which it may move to this term); None otherwise."""
+    user = find_user(db(), email)
+    if user is None or user.role.value != kind:
+        return None
+    linked = user.host if kind == "host" else user.student
+    return user if linked is not None and linked.term_id != term.id else None
 
 
 @bp.route("/invite", methods=["GET", "POST"])

@@ -7,12 +7,18 @@ import io
 import logging
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from tests.bundles import OPPORTUNITIES_CSV, TERM_TOML, write_tiny_bundle
 from tests.web.conftest import ACCOUNTS, PASSWORD, Ids, Inbox, csrf_of, sign_in
+from wbl.geocode import AddressLocator
+from wbl.models import Host, Student, Term
+from wbl.services.bundles import import_bundle
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -273,3 +279,47 @@ def test_auth_invite_all_students_emails_them_when_smtp_is_set(
     (mail,) = smtp_inbox.messages
     assert mail["To"] == "cai@students.example.org"
     assert "/invite/" in mail.get_payload(decode=True).decode()  # type: ignore[union-attr]
+
+
+def test_auth_returning_host_account_moves_to_the_new_term(
+    app: Flask, client_as: Callable[[str], FlaskClient], tmp_path: Path
+) -> None:
+    # Next term's bundle: the same dental group, a new host row in a new term.
+    next_term = TERM_TOML.replace('name = "Tiny Term"', 'name = "Next Term"')
+    next_term = next_term.replace("2027-01-25", "2027-08-23").replace("2027-05-28", "2027-12-17")
+    opportunities = OPPORTUNITIES_CSV.replace("2027-02-10", "2027-09-08").replace(
+        "2027-02-17", "2027-09-15"
+    ).replace("2027-02-01/2027-04-30", "2027-09-01/2027-11-30").replace(
+        "2027-02-01/2027-03-15", "2027-09-01/2027-10-15"
+    )  # fmt: skip
+    folder = write_tiny_bundle(tmp_path / "next", term_toml=next_term,
+                               opportunities_csv=opportunities)  # fmt: skip
+    with app.app_context():
+        from web.db import db
+
+        report = import_bundle(db(), folder, AddressLocator(db(), None))
+        db().commit()
+        term = db().scalars(select(Term).where(Term.name == report.term)).one()
+        new_h1 = db().scalars(select(Host).where(Host.term_id == term.id, Host.code == "H1")).one()
+        new_s1 = (
+            db()
+            .scalars(select(Student).where(Student.term_id == term.id, Student.code == "S1"))
+            .one()
+        )
+    host = client_as("host_a")
+    assert "Tiny Term" in host.get("/host/").text
+
+    coordinator = client_as("coordinator")
+    url = f"/coordinator/terms/{term.id}/invite/host/{new_h1.id}"
+    moved = _post(coordinator, url, {"email": "H1@example.org"})
+    assert moved.status_code == 302 and moved.location.endswith(f"/terms/{term.id}/people")
+    assert (
+        "now belongs to Platte River Dental Group in Next Term"
+        in coordinator.get(moved.location).text
+    )
+    assert "Next Term" in host.get("/host/").text  # the same session, now the new term's host
+
+    # Not across roles: a host's email cannot become a student's account.
+    url = f"/coordinator/terms/{term.id}/invite/student/{new_s1.id}"
+    refused = _post(coordinator, url, {"email": "h2@example.org"})
+    assert refused.status_code == 400 and "already exists" in refused.text
