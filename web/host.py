@@ -44,7 +44,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from wbl.models import Host, Kind, Opportunity, Placement, PlacementStatus, Role, Term
+from wbl.models import Host, Kind, Opportunity, Placement, PlacementStatus, Role, Slot, Term
 from wbl.schedule import DAY_ABBREVIATIONS, ScheduleError, SlotPlan
 from wbl.services.opportunities import (
     MAX_CAPACITY,
@@ -541,9 +541,13 @@ def _edit(host: Host, opp: Opportunity | None) -> ResponseReturnValue:
             status = 400
     form.pad_rows()
     placed = live_placements(db(), opp) if opp is not None else []
-    # Warn before saving if the previewed schedule would rebuild slots that hold students.
+    # Warn before saving if the previewed schedule drops a slot that holds students.
     moves_students = bool(
-        preview is not None and opp is not None and placed and not _same_as_stored(opp, preview)
+        preview is not None
+        and opp is not None
+        and placed
+        and not _same_as_stored(opp, preview)
+        and _drops_a_placed_slot(placed, preview)
     )
     return render_template(
         "host/edit.html",
@@ -557,6 +561,30 @@ def _edit(host: Host, opp: Opportunity | None) -> ResponseReturnValue:
         keep=KEEP,
         shapes=SHAPES,
     ), status
+
+
+def _drops_a_placed_slot(placed: list[Placement], plans: tuple[SlotPlan, ...]) -> bool:
+    """Whether some placement's slot has no equal among ``plans`` (saving keeps a slot only
+    when a plan has its label, span, hours and sessions: see ``sync_slots``)."""
+
+    def key_of_slot(slot: Slot) -> tuple[object, ...]:
+        sessions = tuple((x.start, x.end) for x in slot.sessions)
+        return (slot.label, slot.flexible, slot.span_start, slot.span_end, slot.weekly_hours,
+                slot.total_hours, sessions)  # fmt: skip
+
+    wanted = {
+        (
+            p.label,
+            p.flexible,
+            p.span_start,
+            p.span_end,
+            p.weekly_hours,
+            p.total_hours,
+            tuple(p.sessions),
+        )
+        for p in plans
+    }
+    return any(key_of_slot(p.slot) not in wanted for p in placed)
 
 
 def _same_as_stored(opp: Opportunity, plans: tuple[SlotPlan, ...]) -> bool:

@@ -162,6 +162,39 @@ def test_import_bundle_changed_schedule_rebuilds_slots(session: Session, tmp_pat
     assert len(sessions) == 39  # Mon/Wed/Fri, 2027-02-01 (a Monday) to 2027-04-30 (a Friday)
 
 
+def test_import_bundle_new_date_keeps_the_students_of_the_other_dates(
+    session: Session, tmp_path: Path
+) -> None:
+    _import(session, write_tiny_bundle(tmp_path / "v1"))
+    term = get_term(session, "Tiny Term")
+    ben = session.scalars(select(Student).where(Student.code == "S2")).one()
+    first, second = session.scalars(
+        select(Slot).join(Slot.opportunity).where(Opportunity.code == "O1").order_by(Slot.position)
+    ).all()
+    session.add(Placement(term=term, student=ben, slot=second, status=PlacementStatus.PUBLISHED))
+    session.commit()
+    # A date added before the others, and the first one (nobody placed) dropped.
+    changed = OPPORTUNITIES_CSV.replace(
+        "2027-02-10 09:00-12:00;2027-02-17 09:00-12:00",
+        "2027-02-03 09:00-12:00;2027-02-17 09:00-12:00;2027-02-24 09:00-12:00",
+    )
+    report = _import(session, write_tiny_bundle(tmp_path / "v2", opportunities_csv=changed))
+    session.commit()
+    slots = report.changes["slots"]
+    assert (slots.added, slots.removed) == (2, 1)
+    placement = session.scalars(select(Placement)).one()  # kept, in the same slot row
+    assert placement.slot_id == second.id
+    session.expire_all()
+    by_position = session.scalars(
+        select(Slot).join(Slot.opportunity).where(Opportunity.code == "O1").order_by(Slot.position)
+    ).all()
+    assert [s.label for s in by_position] == [
+        "2027-02-03 09:00-12:00", "2027-02-17 09:00-12:00", "2027-02-24 09:00-12:00",
+    ]  # fmt: skip
+    assert [s.position for s in by_position] == [0, 1, 2]
+    assert by_position[1].id == second.id and session.get(Slot, first.id) is None
+
+
 def test_import_bundle_bad_bundle_writes_nothing(engine: Engine, tmp_path: Path) -> None:
     with transaction(engine) as session:
         _import(session, write_tiny_bundle(tmp_path / "good"))

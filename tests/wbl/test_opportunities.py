@@ -315,14 +315,30 @@ def test_update_opportunity_refuses_to_drop_a_placed_slot(tiny: Session) -> None
     with pytest.raises(OpportunityError) as caught:
         update_opportunity(tiny, opp, _spec_of(opp, schedule="2027-02-17 09:00-12:00"))
     assert caught.value.problems["schedule"] == [
-        "Ana Ruiz is placed in 2027-02-10 09:00-12:00 (published); this schedule would rebuild "
-        "the slots and drop that placement. Keep the sessions as they are, or ask the "
-        "coordinator to move the student first."
+        "Ana Ruiz is placed in 2027-02-10 09:00-12:00 (published); this schedule no longer has "
+        "that slot, which would drop the placement. Keep that slot's sessions as they are, or "
+        "ask the coordinator to move the student first."
     ]
     tiny.rollback()
     assert _counts(tiny) == before
     assert tiny.get(Placement, placement.id) is not None
     assert _opp(tiny, "O1").schedule == "2027-02-10 09:00-12:00;2027-02-17 09:00-12:00"
+
+
+def test_update_opportunity_adds_a_date_around_a_placed_student(tiny: Session) -> None:
+    placement = _place(tiny, "S1", "O1", PlacementStatus.PUBLISHED)  # on 2027-02-10
+    opp = _opp(tiny, "O1")
+    placed_slot = placement.slot_id
+    schedule = "2027-02-03 09:00-12:00;2027-02-10 09:00-12:00;2027-02-17 09:00-12:00"
+    update_opportunity(tiny, opp, _spec_of(opp, schedule=schedule))
+    tiny.commit()
+    tiny.expire_all()
+    opp = _opp(tiny, "O1")
+    assert [s.label for s in opp.slots] == [
+        "2027-02-03 09:00-12:00", "2027-02-10 09:00-12:00", "2027-02-17 09:00-12:00",
+    ]  # fmt: skip
+    assert opp.slots[1].id == placed_slot
+    assert tiny.get(Placement, placement.id) is not None
 
 
 def test_update_opportunity_ended_placements_do_not_block(tiny: Session) -> None:

@@ -479,6 +479,30 @@ def test_host_edit_refuses_to_remove_a_slot_with_students(
     assert _placement(app, placement) is not None
 
 
+def test_host_edit_adds_a_date_around_a_placed_student(
+    app: Flask, ids: Ids, client_as: Client
+) -> None:
+    placement = _place(app, ids, "S1", "O1", PlacementStatus.PUBLISHED, slot=0)
+    client = client_as("host_a")
+    url = _edit_url(app, "O1")
+    form = _form_of(client.get(url).text)
+    # The first empty row gets a new date after the other two.
+    blank = next(k for k, v in form.items() if k.endswith("-day") and not v)
+    row = blank.removesuffix("-day")
+    added = {**form, blank: "2027-02-24", f"{row}-start": "09:00", f"{row}-end": "12:00"}
+    preview = _post(client, url, {**added, "action": "preview"})
+    assert preview.status_code == 200 and "Preview: 3 slots" in preview.text
+    assert "so saving will be refused" not in preview.text
+    answer = _post(client, url, {**added, "action": "save"})
+    assert answer.status_code == 302
+    with app.app_context():
+        opp = _opportunity(app, "O1")
+        assert [s.label for s in opp.slots][-1] == "2027-02-24 09:00-12:00"
+        assert len(opp.slots) == 3
+    kept = _placement(app, placement)
+    assert kept is not None and kept.status is PlacementStatus.PUBLISHED
+
+
 def test_host_edit_refuses_fewer_seats_than_students(
     app: Flask, ids: Ids, client_as: Client
 ) -> None:

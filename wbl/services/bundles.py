@@ -10,6 +10,7 @@ writes nothing.
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -363,10 +364,12 @@ def sync_slots(
     """Make the slots and sessions of the opportunities ``opp_ids`` (code -> id) of ``term``
     equal to ``plans`` (code -> the schedule's slots, as ``parse_schedule`` gives them).
 
-    An opportunity whose stored slots already equal its plans keeps them (and so the
-    placements in them); one whose schedule now yields different slots has all of them
-    rebuilt, which deletes their placements. The import and the host's schedule builder
-    both go through here. Like every service, it never commits.
+    Slots are matched one by one: a stored slot equal to a planned one (the same label,
+    span, hours and sessions) is kept, with the placements in it, and only takes its new
+    position; stored slots the plans no longer have are deleted (with their placements) and
+    new ones are added. So a host adding a date to a job shadow keeps the students of the
+    other dates. The import and the host's schedule builder both go through here. Like every
+    service, it never commits.
     """
     in_term = Slot.opportunity_id.in_(select(Opportunity.id).where(Opportunity.term_id == term.id))
     if len(opp_ids) <= _CHUNK:
@@ -391,6 +394,7 @@ def sync_slots(
     changes = Changes()
     stale: list[int] = []
     fresh: list[tuple[int, int, SlotPlan]] = []
+    moved: list[tuple[int, int]] = []  # (kept slot id, its new position)
     for code, opp_id in opp_ids.items():
         wanted = [
             (*_slot_values(i, p).values(), p.sessions)
@@ -400,11 +404,31 @@ def sync_slots(
         if [(*key[:-1], tuple(key[-1])) for _, key in current] == wanted:
             changes.unchanged += len(wanted)
             continue
-        stale += [slot_id for slot_id, _ in current]
-        fresh += [(opp_id, i, p) for i, p in enumerate(plans.get(str(code), ()))]
-    # Old slots go first, so the new ones can take their positions.
+        # Everything but the position (the first column) says whether two slots are equal.
+        keep: dict[tuple[Any, ...], list[tuple[int, int]]] = defaultdict(list)
+        for slot_id, key in current:
+            keep[(*key[1:-1], tuple(key[-1]))].append((slot_id, key[0]))
+        for i, p in enumerate(plans.get(str(code), ())):
+            same = keep.get(wanted[i][1:])
+            if same:
+                slot_id, position = same.pop(0)
+                changes.unchanged += 1
+                if position != i:
+                    moved.append((slot_id, i))
+            else:
+                fresh.append((opp_id, i, p))
+        stale += [slot_id for left in keep.values() for slot_id, _ in left]
+    # Old slots go first, so the new ones can take their positions; kept slots that move
+    # pass through a free (negative) position, as two may swap.
     _delete(session, Slot, stale)
     changes.removed = len(stale)
+    for final in (False, True):
+        for slot_id, position in moved:
+            session.execute(
+                update(Slot)
+                .where(Slot.id == slot_id)
+                .values(position=position if final else -1 - slot_id)
+            )
     slot_ids = _insert(
         session,
         Slot,

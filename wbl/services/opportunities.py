@@ -257,7 +257,8 @@ def create_opportunity(session: Session, host: Host, spec: OpportunitySpec) -> O
 def update_opportunity(
     session: Session, opportunity: Opportunity, spec: OpportunitySpec
 ) -> Opportunity:
-    """Change ``opportunity`` to ``spec``, keeping every slot that holds a student.
+    """Change ``opportunity`` to ``spec``, keeping every slot that holds a student (slots
+    whose sessions stay the same are kept, so dates can be added around placed students).
 
     A schedule that yields the same sessions as the stored one keeps the stored text (so the
     slots stay as they are). Raises :class:`OpportunityError` if the change is invalid or would
@@ -309,9 +310,9 @@ def update_opportunity(
         raise OpportunityError(
             {
                 "schedule": [
-                    f"{student} is placed in {label} ({status}); this schedule would rebuild "
-                    "the slots and drop that placement. Keep the sessions as they are, or ask "
-                    "the coordinator to move the student first."
+                    f"{student} is placed in {label} ({status}); this schedule no longer has "
+                    "that slot, which would drop the placement. Keep that slot's sessions as "
+                    "they are, or ask the coordinator to move the student first."
                     for student, label, status in lost
                 ]
             }
