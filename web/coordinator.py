@@ -359,6 +359,12 @@ def invite(term_id: int, kind: str, ref_id: int) -> ResponseReturnValue:
     if row is None or row.term_id != term.id:
         abort(404)
     form = InviteForm(data={"email": getattr(row, "email", ""), "name": row.name})
+    if kind == "student" and request.method == "POST":
+        # A host may have several accounts (several mentors); a student has one.
+        existing = db().scalars(select(User).where(User.student_id == row.id)).first()
+        if existing is not None:
+            flash(f"{row.name} already has an account ({existing.email}).", "error")
+            return redirect(url_for(".people", term_id=term.id) + f"#student-{row.id}")
     if form.validate_on_submit():
         try:
             user = create_user(

@@ -73,11 +73,10 @@ class LiveServer:
 
 
 @pytest.fixture
-def live(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
-    """The app over a fresh SQLite file holding the tiny term and the test accounts."""
-    path = tmp_path / "e2e.sqlite3"
-    shutil.copy(sqlite_template, path)
-    app = make_app(f"sqlite:///{path}", tmp_path / "tiny", TESTING=False)
+def live(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """The app over a fresh database (SQLite, then PostgreSQL) holding the tiny term and the
+    test accounts."""
+    app = make_app(db_url, tmp_path / "tiny", TESTING=False)
     with LiveServer(app) as server:
         yield server
     assert wait_for_all_solves(120), "a background solve did not finish"

@@ -323,3 +323,16 @@ def test_auth_returning_host_account_moves_to_the_new_term(
     url = f"/coordinator/terms/{term.id}/invite/student/{new_s1.id}"
     refused = _post(coordinator, url, {"email": "h2@example.org"})
     assert refused.status_code == 400 and "already exists" in refused.text
+
+
+def test_auth_a_student_gets_one_account(client_as: Callable[[str], FlaskClient], ids: Ids) -> None:
+    coordinator = client_as("coordinator")
+    url = f"/coordinator/terms/{ids.term}/invite/student/{ids.students['S1']}"  # Ana has one
+    answer = _post(coordinator, url, {"email": "ana.second@example.org"})
+    assert answer.status_code == 302
+    assert (
+        "Ana Ruiz already has an account (ana@example.org)" in coordinator.get(answer.location).text
+    )
+    # A host may have several (one per mentor).
+    url = f"/coordinator/terms/{ids.term}/invite/host/{ids.hosts['H1']}"
+    assert _post(coordinator, url, {"email": "mentor2@example.org"}).status_code == 200
