@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
 from wbl.db import database_url
+from web.db import MAX_ID
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -27,7 +28,6 @@ CSP = (
 DAY = 24 * 3600
 
 csrf = CSRFProtect()
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 
 
 class RowId(IntegerConverter):

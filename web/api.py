@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from wbl.models import Role, SolveRun, Student
 from wbl.services.choices import ChoiceError, choice_limit, save_ranking
 from web.auth import roles_required, signed_in_user
-from web.db import db
+from web.db import MAX_ID, db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -39,7 +39,6 @@ def run_progress(run_id: int) -> ResponseReturnValue:
     return run_json(run)
 
 
-MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL
 RANKING_SHAPE = 'Send {"opportunities": [id, ...]}: the opportunity ids, best first.'
 
 

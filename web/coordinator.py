@@ -67,7 +67,7 @@ from wbl.services.solving import LIVE, MODES, SolveOptions, SolveOptionsError
 from wbl.services.summary import summarize_term
 from web.accounts import AccountError, Purpose, create_user, find_user, normal_email
 from web.auth import guard, link_url, safe_next, signed_in_user
-from web.db import db
+from web.db import db, term_or_404
 from web.mail import send_link, send_notices
 from web.solves import (
     LEVELS,
@@ -93,13 +93,6 @@ LIST_LIMIT = 200  # rows shown per readiness list; the count always covers them 
 BUNDLE_MAX_BYTES = 256 * 1024 * 1024
 BUNDLE_MAX_FILES = 5000
 PROBLEMS_SHOWN = 500
-
-
-def term_or_404(term_id: int) -> Term:
-    term = db().get(Term, term_id)
-    if term is None:
-        abort(404)
-    return term
 
 
 # ---------------------------------------------------------------------------------------------

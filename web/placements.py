@@ -81,7 +81,7 @@ from wbl.services.placements import (
     withdraw_placement,
 )
 from web.auth import guard, safe_next
-from web.db import db
+from web.db import MAX_ID, db, term_or_404
 from web.mail import Sent, send_notices
 
 bp = Blueprint("placements", __name__, url_prefix="/coordinator/terms/<int:term_id>")
@@ -90,7 +90,6 @@ guard(bp, Role.COORDINATOR)
 PAGE_SIZE = 100
 """Placements per page of the table; one page (up to this) is sorted in place by script."""
 UNPLACED_ON_RESULTS = 10
-MAX_ID = 2**31 - 1  # database integer ids; a larger one in a URL is simply not there
 STATUS_FILTERS = {
     "live": "Current (proposed, published, confirmed)",
     "all": "All, ended ones too",
@@ -121,16 +120,7 @@ def search_text(value: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]", " ", value)[:200].strip()
 
 
-def term_or_404(term_id: int) -> Term:
-    term = db().get(Term, term_id) if term_id <= MAX_ID else None
-    if term is None:
-        abort(404)
-    return term
-
-
 def _placement_or_404(term: Term, placement_id: int) -> Placement:
-    if placement_id > MAX_ID:
-        abort(404)
     try:
         return placement_in_term(db(), term, placement_id)
     except LookupError:
@@ -138,8 +128,6 @@ def _placement_or_404(term: Term, placement_id: int) -> Placement:
 
 
 def _student_or_404(term: Term, student_id: int) -> Student:
-    if student_id > MAX_ID:
-        abort(404)
     try:
         return student_in_term(db(), term, student_id)
     except LookupError:
