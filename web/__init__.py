@@ -124,8 +124,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
-        if request.blueprint == "api":
-            return {"error": error.description}, error.code or 500
         return _error_page(error.code or 500, error.name, error.description or "")
 
     return app

@@ -32,6 +32,20 @@ class Purpose(StrEnum):
     RESET = "reset"
 
 
+# The email that carries a link: subject, and the text above the link (the ages match
+# LINK_MAX_AGE_S in web/__init__.py).
+LINK_MAIL = {
+    Purpose.INVITE: (
+        "You are invited to WBL placements",
+        "Follow this link to choose your password (it works once, for 14 days):",
+    ),
+    Purpose.RESET: (
+        "Reset your WBL placements password",
+        "Follow this link to choose a new password (it works once, for two hours):",
+    ),
+}
+
+
 class AccountError(ValueError):
     """Something about an account a user asked for that cannot be (shown at the form)."""
 

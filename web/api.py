@@ -9,10 +9,11 @@ from typing import Any
 from flask import Blueprint, abort, request
 from flask.typing import ResponseReturnValue
 
-from wbl.models import Role, SolveRun, Student
+from wbl.models import Role, SolveRun
 from wbl.services.choices import ChoiceError, choice_limit, save_ranking
-from web.auth import roles_required, signed_in_user
+from web.auth import roles_required
 from web.db import MAX_ID, db
+from web.student import my_student
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -53,8 +54,7 @@ def save_rankings() -> ResponseReturnValue:
         return {"error": RANKING_SHAPE}, 400
     if unknown := [i for i in ids if not 1 <= i <= MAX_ID]:
         return {"error": f"There is no opportunity {unknown[0]} in your term."}, 400
-    student = db().get(Student, signed_in_user().student_id)
-    assert student is not None  # the account's CHECK constraint and FK keep it there
+    student = my_student()
     try:
         saved = save_ranking(db(), student, ids)
     except ChoiceError as error:

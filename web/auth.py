@@ -34,6 +34,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from wbl.models import Role, User
 from web.accounts import (
+    LINK_MAIL,
     MIN_PASSWORD,
     AccountError,
     Purpose,
@@ -236,12 +237,7 @@ def request_reset() -> ResponseReturnValue:
     if form.validate_on_submit():
         user = find_user(db(), form.email.data or "")
         if user is not None and user.active and user.password_hash:
-            send_link(
-                user,
-                "Reset your WBL placements password",
-                "Follow this link to choose a new password (it works once, for two hours):",
-                link_url(user, Purpose.RESET),
-            )
+            send_link(user, *LINK_MAIL[Purpose.RESET], link_url(user, Purpose.RESET))
         # The same answer whether or not the account exists.
         flash("If that address has an account, a reset link is on its way.", "info")
         return redirect(url_for("auth.login"))

@@ -41,22 +41,21 @@ def _demo_logins() -> list[tuple[str, str, str]]:
         .order_by(Student.code)
     ).first()
     logins = []
+    rows = {Role.COORDINATOR: None, Role.HOST: host, Role.STUDENT: student}
     for role, email in DEMO.items():
         user = find_user(session, email)
         if user is None:
-            if (role is Role.HOST and host is None) or (role is Role.STUDENT and student is None):
+            row = rows[role]
+            if role is not Role.COORDINATOR and row is None:
                 continue
             user = create_user(
                 session,
                 email,
                 role,
-                name={Role.COORDINATOR: "Demo Coordinator"}.get(role, ""),
+                name=row.name if row is not None else "Demo Coordinator",
                 host=host if role is Role.HOST else None,
                 student=student if role is Role.STUDENT else None,
             )
-            if user.host is not None or user.student is not None:
-                session.refresh(user)
-                user.name = (user.host or user.student).name  # type: ignore[union-attr]
         password = secrets.token_urlsafe(9)
         set_password(user, password)
         user.active = True

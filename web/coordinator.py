@@ -65,7 +65,14 @@ from wbl.services.candidates import build_problem
 from wbl.services.outcome import latest_run
 from wbl.services.solving import LIVE, MODES, SolveOptions, SolveOptionsError
 from wbl.services.summary import summarize_term
-from web.accounts import AccountError, Purpose, create_user, find_user, normal_email
+from web.accounts import (
+    LINK_MAIL,
+    AccountError,
+    Purpose,
+    create_user,
+    find_user,
+    normal_email,
+)
 from web.auth import guard, link_url, safe_next, signed_in_user
 from web.db import db, term_or_404
 from web.mail import send_link, send_notices
@@ -271,22 +278,8 @@ class InviteForm(FlaskForm):
 
 def _show_link(user: User, purpose: Purpose) -> ResponseReturnValue:
     link = link_url(user, purpose)
-    if purpose is Purpose.INVITE:
-        subject, text = (
-            "You are invited to WBL placements",
-            "Follow this link to choose your password (it works once, for 14 days):",
-        )
-    else:
-        subject, text = (
-            "Reset your WBL placements password",
-            "Follow this link to choose a new password (it works once, for two hours):",
-        )
-    mailed = send_link(user, subject, text, link)
+    mailed = send_link(user, *LINK_MAIL[purpose], link)
     return render_template("coordinator/link.html", user=user, link=link, mailed=mailed)
-
-
-INVITE_SUBJECT = "You are invited to WBL placements"
-INVITE_TEXT = "Follow this link to choose your password (it works once, for 14 days):"
 
 
 def _cell(value: str) -> str:
@@ -324,9 +317,8 @@ def invite_students(term_id: int) -> ResponseReturnValue:
         outcome.append((student, "invited", user))
     db().commit()
     links = {u.id: link_url(u, Purpose.INVITE) for _, _, u in outcome if u is not None}
-    sent = send_notices(
-        (u, INVITE_SUBJECT, f"{INVITE_TEXT}\n\n{links[u.id]}") for _, _, u in outcome if u
-    )
+    subject, text = LINK_MAIL[Purpose.INVITE]
+    sent = send_notices((u, subject, f"{text}\n\n{links[u.id]}") for _, _, u in outcome if u)
     how = " (emailed)" if sent.mailed else " (send the link yourself)"
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

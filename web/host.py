@@ -44,8 +44,9 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from wbl.models import Host, Kind, Opportunity, Placement, PlacementStatus, Role, Slot, Term
+from wbl.models import Host, Kind, Opportunity, Placement, PlacementStatus, Role, Term
 from wbl.schedule import DAY_ABBREVIATIONS, ScheduleError, SlotPlan
+from wbl.services.bundles import plan_content, slot_content
 from wbl.services.opportunities import (
     MAX_CAPACITY,
     MAX_CLUSTER,
@@ -565,26 +566,9 @@ def _edit(host: Host, opp: Opportunity | None) -> ResponseReturnValue:
 
 def _drops_a_placed_slot(placed: list[Placement], plans: tuple[SlotPlan, ...]) -> bool:
     """Whether some placement's slot has no equal among ``plans`` (saving keeps a slot only
-    when a plan has its label, span, hours and sessions: see ``sync_slots``)."""
-
-    def key_of_slot(slot: Slot) -> tuple[object, ...]:
-        sessions = tuple((x.start, x.end) for x in slot.sessions)
-        return (slot.label, slot.flexible, slot.span_start, slot.span_end, slot.weekly_hours,
-                slot.total_hours, sessions)  # fmt: skip
-
-    wanted = {
-        (
-            p.label,
-            p.flexible,
-            p.span_start,
-            p.span_end,
-            p.weekly_hours,
-            p.total_hours,
-            tuple(p.sessions),
-        )
-        for p in plans
-    }
-    return any(key_of_slot(p.slot) not in wanted for p in placed)
+    when a plan has the same content: see ``sync_slots``)."""
+    wanted = {plan_content(p) for p in plans}
+    return any(slot_content(p.slot) not in wanted for p in placed)
 
 
 def _same_as_stored(opp: Opportunity, plans: tuple[SlotPlan, ...]) -> bool:

@@ -355,6 +355,20 @@ def _slot_values(position: int, plan: SlotPlan) -> dict[str, Any]:
     return dict(zip(_SLOT_COLUMNS, values, strict=True))
 
 
+def plan_content(plan: SlotPlan) -> tuple[Any, ...]:
+    """A planned slot's columns but its position, and its sessions: what :func:`sync_slots`
+    compares to keep a stored slot (see :func:`slot_content`)."""
+    return (*list(_slot_values(0, plan).values())[1:], tuple(plan.sessions))
+
+
+def slot_content(slot: Slot) -> tuple[Any, ...]:
+    """A stored slot's counterpart of :func:`plan_content`."""
+    return (
+        *(getattr(slot, c) for c in _SLOT_COLUMNS[1:]),
+        tuple((s.start, s.end) for s in slot.sessions),
+    )
+
+
 def sync_slots(
     session: Session,
     term: Term,
@@ -404,12 +418,13 @@ def sync_slots(
         if [(*key[:-1], tuple(key[-1])) for _, key in current] == wanted:
             changes.unchanged += len(wanted)
             continue
-        # Everything but the position (the first column) says whether two slots are equal.
+        # Everything but the position (the first column) says whether two slots are equal:
+        # the stored side of plan_content.
         keep: dict[tuple[Any, ...], list[tuple[int, int]]] = defaultdict(list)
         for slot_id, key in current:
             keep[(*key[1:-1], tuple(key[-1]))].append((slot_id, key[0]))
         for i, p in enumerate(plans.get(str(code), ())):
-            same = keep.get(wanted[i][1:])
+            same = keep.get(plan_content(p))
             if same:
                 slot_id, position = same.pop(0)
                 changes.unchanged += 1
