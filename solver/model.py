@@ -33,6 +33,20 @@ Row = tuple[list[int], list[float], float, float]
 Terms = tuple[list[cp_model.IntVar], list[int], int]
 
 
+class _Everyone:
+    """Contains every student."""
+
+    def __contains__(self, student: object) -> bool:
+        return True
+
+
+def _unranked_only(problem: Problem) -> set[int]:
+    """The students who ranked none of their arcs, with no pin and no previous placement."""
+    ranked = {a.student for a in problem.arcs if a.rank is not None}
+    held = {s for s, _ in problem.pins} | {s for s, _ in problem.previous}
+    return {s.id for s in problem.students} - ranked - held
+
+
 class PlacementModel:
     """A CP-SAT model of ``problem`` with every hard rule added."""
 
@@ -56,6 +70,8 @@ class PlacementModel:
         pins = set(problem.pins)
         pinned = {s for s, _ in pins}
         keep = None if only is None else set(only) | pins
+        # Students held to one placement (see add_placement_counts).
+        self.one: Collection[int] = _Everyone() if single else _unranked_only(problem)
         self.arcs: list[Arc] = sorted(
             (
                 a
@@ -88,8 +104,8 @@ class PlacementModel:
         self.add_placement_counts()
         self.add_slot_capacity()
         self.add_host_capacity()
+        self.add_kind_limits()
         if not single:
-            self.add_kind_limits()
             self.add_one_per_opportunity()
             self.add_no_overlap()
             self.add_weekly_hours()
@@ -104,10 +120,18 @@ class PlacementModel:
         sum x = placed + sum extra, with extra[0] <= placed and each extra at most the one
         before, so placed is 1 exactly when the student holds a placement and extra[k] when
         they hold k + 2 or more.
+
+        A student who ranked nothing (no pin, no previous placement) holds one placement at
+        most. That is no loss: a second placement would add nothing to level 1 and cost
+        level 2 its count penalty (unranked arcs have no preference value), and dropping it
+        breaks no rule, so no optimal placement has one. It makes the model far smaller
+        where unranked students spread over many remote seats (their own rules drop out):
+        measured at 10,000 students (4,240 such students, 216,464 arcs), 70,514 rows
+        instead of 111,022 and the preference LP 16 s instead of 60 s.
         """
-        limit = 1 if self.single else self.scale.max_placements
         pinned = {s for s, _ in self.problem.pins}
         for student, arcs in self.by_student.items():
+            limit = 1 if student in self.one else self.scale.max_placements
             xs = [self.x[i] for i in arcs]
             if self.single and student in pinned:
                 self.placed[student] = 1  # held by the pins
@@ -150,11 +174,11 @@ class PlacementModel:
             if len(students) <= caps[host]:
                 continue
             members: list[cp_model.IntVar] = []
-            for arcs in students.values():
+            for student, arcs in students.items():
                 # The sum over a part the student holds at most one of is already 0 or 1;
                 # only several parts at the host need an indicator (see _at_most_one_sums).
                 parts = self._exclusive_parts(arcs)
-                if self.single or len(parts) == 1:  # one placement at most: sum it
+                if student in self.one or len(parts) == 1:  # one placement at most: sum it
                     members.extend(self.x[i] for i in arcs)
                     continue
                 at_host = self.model.new_bool_var("")
@@ -189,19 +213,23 @@ class PlacementModel:
                 self._linear([*xs, indicator], [1] * len(xs) + [-1], None, 0)
 
     def add_kind_limits(self) -> None:
-        """Hard: a student holds at most ``max_per_kind`` placements of each kind."""
-        for arcs in self.by_student.values():
+        """Hard: a student holds at most ``max_per_kind`` placements of each kind (for a
+        student held to one placement, only a kind whose limit is 0 needs a row)."""
+        for student, arcs in self.by_student.items():
+            one = student in self.one
             per_kind: dict[int, list[int]] = defaultdict(list)
             for i in arcs:
                 per_kind[self.slots[self.arcs[i].slot].kind].append(i)
             for kind, members in per_kind.items():
                 limit = self.problem.max_per_kind[kind]
-                if len(members) > limit:
+                if len(members) > limit and not (one and limit >= 1):
                     self._linear([self.x[i] for i in members], [1] * len(members), None, limit)
 
     def add_one_per_opportunity(self) -> None:
         """Hard: a student takes at most one slot of an opportunity (one dated shadow)."""
-        for arcs in self.by_student.values():
+        for student, arcs in self.by_student.items():
+            if student in self.one:
+                continue  # one placement keeps every rule of the student's own
             per_opp: dict[int, list[int]] = defaultdict(list)
             for i in arcs:
                 per_opp[self.slots[self.arcs[i].slot].opportunity].append(i)
@@ -219,7 +247,9 @@ class PlacementModel:
         for c, clique in enumerate(overlap_cliques(self.problem.slots)):
             for slot in clique:
                 cliques_of[slot].append(c)
-        for arcs in self.by_student.values():
+        for student, arcs in self.by_student.items():
+            if student in self.one:
+                continue  # one placement keeps every rule of the student's own
             buckets: dict[int, list[int]] = defaultdict(list)
             for i in arcs:
                 for c in cliques_of.get(self.arcs[i].slot, ()):
@@ -238,7 +268,9 @@ class PlacementModel:
         16 mid-term has the under-16 cap while they hold a slot starting before that), so each
         distinct cap is enforced on every week as soon as any arc carrying it is taken.
         """
-        for arcs in self.by_student.values():
+        for student, arcs in self.by_student.items():
+            if student in self.one:
+                continue  # one placement keeps every rule of the student's own
             caps = {self.arcs[i].weekly_cap for i in arcs}
             if caps == {None}:
                 continue

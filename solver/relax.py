@@ -24,8 +24,9 @@ The formulation is what makes the bound useful: see ``PlacementModel._at_most_on
 from __future__ import annotations
 
 import math
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import highspy
@@ -62,9 +63,11 @@ class LpResult:
         return frozenset(arc for arc in arcs if arc not in dropped)
 
 
-def highs_of(model: PlacementModel, *, integer: bool, seed: int = 0) -> highspy.Highs:
+def highs_of(
+    model: PlacementModel, *, integer: bool | Sequence[int], seed: int = 0
+) -> highspy.Highs:
     """A silent, single-threaded HiGHS holding ``model``'s variables (all 0/1) and rows,
-    with no objective yet."""
+    with no objective yet; ``integer``: all variables integer, none, or those indices."""
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
@@ -72,9 +75,10 @@ def highs_of(model: PlacementModel, *, integer: bool, seed: int = 0) -> highspy.
     n = len(model.model.proto.variables)
     h.addVars(n, np.zeros(n), np.ones(n))
     _add_rows(h, model.rows)
-    if integer:
-        kinds = np.full(n, int(highspy.HighsVarType.kInteger), dtype=np.uint8)
-        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), kinds)
+    if integer is not False:
+        chosen = np.arange(n) if integer is True else np.asarray(integer)
+        kinds = np.full(len(chosen), int(highspy.HighsVarType.kInteger), dtype=np.uint8)
+        h.changeColsIntegrality(len(chosen), chosen.astype(np.int32), kinds)
     return h
 
 
@@ -118,16 +122,42 @@ class Relaxation:
         self._rows = len(model.rows)
         self._x = np.array([v.index for v in model.x], dtype=np.int64)
         self._arcs = [(a.student, a.slot) for a in model.arcs]
+        self._pending: threading.Thread | None = None
 
-    def optimise(self, level: str, time_limit_s: float) -> LpResult | None:
-        """The relaxation's optimum of ``level`` with every level held so far; None when
-        HiGHS does not prove it optimal within ``time_limit_s``."""
-        t0 = time.perf_counter()
+    def start(self, level: str, time_limit_s: float) -> None:
+        """Begin optimising ``level`` with every row so far in the background, for the
+        next :meth:`optimise` to start from. HiGHS leaves the interpreter free while it
+        runs, so the caller goes on with other work on the other core; rows the model
+        gains meanwhile wait for that next :meth:`optimise`."""
+        self.wait()
+        self._prepare(level, time_limit_s)
+        self._pending = threading.Thread(target=self.highs.run, name="wbl-lp", daemon=True)
+        self._pending.start()
+
+    def wait(self) -> None:
+        """Wait for a run begun by :meth:`start` to end (at the latest at its time limit)."""
+        if self._pending is not None:
+            self._pending.join()
+            self._pending = None
+
+    def _prepare(self, level: str, time_limit_s: float) -> float:
+        """Give HiGHS the model's new rows, ``level`` as objective and the time limit;
+        returns the level's constant."""
         h = self.highs
         _add_rows(h, self.model.rows[self._rows :])
         self._rows = len(self.model.rows)
         constant = _set_objective(h, self.model, level)
-        h.setOptionValue("time_limit", max(0.1, time_limit_s))
+        # HiGHS holds its time limit against all its runs together, not this one alone.
+        h.setOptionValue("time_limit", h.getRunTime() + max(0.1, time_limit_s))
+        return constant
+
+    def optimise(self, level: str, time_limit_s: float) -> LpResult | None:
+        """The relaxation's optimum of ``level`` with every level held so far; None when
+        HiGHS does not prove it optimal within ``time_limit_s``."""
+        self.wait()
+        t0 = time.perf_counter()
+        h = self.highs
+        constant = self._prepare(level, time_limit_s)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
@@ -169,11 +199,16 @@ def solve_mip(
     start: Iterable[tuple[int, int]],
     time_limit_s: float,
     seed: int = 0,
+    integer: bool | Sequence[int] = True,
 ) -> MipResult:
     """Optimise ``level`` over ``model`` (holds included) with HiGHS's branch and cut,
-    starting from ``start`` where the model allows it."""
+    starting from ``start`` where the model allows it.
+
+    ``integer`` may name the only variables (by index) kept integer; the bound stays
+    valid (fewer integer variables only relax the model), and a solution counts only
+    where every arc's value is integral all the same."""
     t0 = time.perf_counter()
-    h = highs_of(model, integer=True, seed=seed)
+    h = highs_of(model, integer=integer, seed=seed)
     constant = _set_objective(h, model, level)
     h.setOptionValue("time_limit", max(0.1, time_limit_s))
     h.setOptionValue("mip_rel_gap", 0.0)
@@ -185,10 +220,16 @@ def solve_mip(
     minimise = level == "travel"
     found = None
     if info.primal_solution_status == _FEASIBLE:
-        found = model.assignments([round(v) for v in h.getSolution().col_value])
-    dual = info.mip_dual_bound + constant
-    bound = _outwards(dual, minimise) if math.isfinite(dual) else None
+        solved = np.asarray(h.getSolution().col_value)
+        arcs = solved[[x.index for x in model.x]]
+        if np.all(np.abs(arcs - np.round(arcs)) <= TOLERANCE):
+            found = model.assignments([round(v) for v in solved])
     status = h.getModelStatus()
     optimal = status == highspy.HighsModelStatus.kOptimal
+    if integer is not True and len(integer) == 0:  # no integer variable: HiGHS solved an LP
+        dual = info.objective_function_value + constant if optimal else math.nan
+    else:
+        dual = info.mip_dual_bound + constant
+    bound = _outwards(dual, minimise) if math.isfinite(dual) else None
     infeasible = status == highspy.HighsModelStatus.kInfeasible
     return MipResult(found, bound, optimal, infeasible, time.perf_counter() - t0)

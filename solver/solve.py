@@ -5,20 +5,21 @@
 1. **Placed.** One placement per student is enough for level 1 and keeps every rule of the
    student's own, so the one-placement flow with host caps bounds it exactly but for groups.
    Groups are settled by giving each split group its majority host and solving again. If
-   that costs placements, the LP relaxation of the full model (solver.relax) bounds level 1
-   again; HiGHS searches the LP's support, then proves the optimum on the arcs that
-   reduced-cost fixing leaves (see :func:`_lp_stage`). Only if that fails does CP-SAT take
-   the whole one-placement model (solver.model, ``single``).
-2. **Hint.** That placement held, a flow adds further placements where there is room; arcs
-   that break a student's overlap, weekly-hours or group rule are excluded and the flow
-   solved again, a few rounds, then any remaining clash is dropped. Every hard rule holds.
+   that costs placements, HiGHS proves level 1 on the one-placement model, branching only
+   on the groups' host choices (with those decided the rest is a flow; see
+   :func:`_placed_stage`). Only if that fails does CP-SAT take the one-placement model.
+   Meanwhile level 2's LP relaxation of the full model (solver.relax) runs on the other core.
+2. **Hint.** A flow over every arc adds further placements where there is room, keeping
+   level 1 (it may move a student to another slot so a second placement fits); arcs that
+   break a student's overlap, weekly-hours or group rule are excluded and the flow solved
+   again, a few rounds, then any remaining clash is dropped. Every hard rule holds.
 3. **Levels.** Each later level, with the levels before it held, the same way: the LP's
    bound, HiGHS on its support, HiGHS (and CP-SAT to close HiGHS's last 1e-6) on what
    fixing leaves; if that leaves the level unproven and there is time, CP-SAT searches the
    whole model from the best placement so far. A level whose value meets a bound is proven.
 
-Measured at 10,000 students with every rule (benchmarks/RESULTS.md): the placed count is
-proven in 8.5 s; at 1,000 students every level is proven in 6 s.
+Measured at 10,000 students with every rule: see benchmarks/RESULTS.md; at 1,000 students
+every level is proven in seconds.
 
 The time limit covers the whole call; the same problem, parameters and seed give the same
 placements when every CP-SAT stage finishes (a stage cut short by the clock may differ).
@@ -45,6 +46,7 @@ from solver.relax import MipResult, Relaxation, solve_mip
 from solver.solution import FEASIBLE, INFEASIBLE, OPTIMAL, TIMED_OUT, Solution, Stage
 
 REPAIR_ROUNDS = 4
+NO_HOST = -1  # the host of a group that takes no internship
 Pair = tuple[int, int]  # (student, slot)
 
 
@@ -103,16 +105,21 @@ def solve(
     if _lp_worth_trying(problem, _left(params, started) * 0.5):
         model = PlacementModel(problem)
         relax = Relaxation(model)
+        if len(levels) > 1:
+            # Level 2's LP starts at once on the other core, holding level 1 at the
+            # placement in hand: a weaker hold than level 1's optimum, so its work stays
+            # valid; once level 1 is settled the hold is tightened and HiGHS goes on from
+            # where it got. Measured at 10,000 students: the preference LP (17 s) runs
+            # alongside HiGHS proving level 1 and the hint's flows.
+            model.hold("placed", placed)
+            relax.start(levels[1], _left(params, started) * 0.6)
     stage: Stage | None = None
     method = "min_cost_flow"
     if placed < placed_bound and relax is not None:
-        stage, found = _lp_stage(
-            problem, relax, "placed", base, placed_bound, _left(params, started) * 0.4,
-            params, progress, started,
-        )  # fmt: skip
-        if stage is not None:
-            base = found or base
-            placed_bound = min(placed_bound, stage.bound)
+        budget = _left(params, started) * 0.4
+        stage, found = _placed_stage(problem, base, placed_bound, budget, params)
+        base = found or base
+        placed_bound = min(placed_bound, stage.bound)
     placed = evaluate(problem, base)[0]
     if placed >= placed_bound:
         if stage is not None:
@@ -145,6 +152,8 @@ def solve(
     if values[0] > first.objective:  # extra placements found a seat for someone after all
         status = OPTIMAL if values[0] == first.bound else first.status
         stages[0] = Stage("placed", first.method, status, values[0], first.bound, first.wall_s)
+    if relax is not None:
+        relax.wait()  # before the model gains rows
     if model is not None:
         model.hold("placed", values[0])
 
@@ -219,6 +228,8 @@ def solve(
         proven_all = proven_all and stage.status == OPTIMAL
         model.hold(level, values[position])
 
+    if relax is not None:
+        relax.wait()  # HiGHS keeps no thread past the solve
     status = OPTIMAL if proven_all and all(s.status == OPTIMAL for s in stages) else FEASIBLE
     metrics = {"group_rounds": group_rounds, "repair_rounds": repair_rounds}
     return _solution(problem, levels, status, incumbent, stages, started, metrics)
@@ -262,6 +273,32 @@ def _tighter(known: int | None, bound: int, minimise: bool) -> int:
     return max(known, bound) if minimise else min(known, bound)
 
 
+def _placed_stage(
+    problem: Problem, base: tuple[Pair, ...], known: int, budget: float, params: Params
+) -> tuple[Stage, tuple[Pair, ...] | None]:
+    """Level 1 exactly, when groups cost placements: HiGHS's branch and cut on the
+    one-placement model with only the groups' host choices integer.
+
+    With every group's host decided, what is left is a flow (one placement per student,
+    slot capacities inside host caps, pins), whose LP optimum is integral; so branching on
+    the host choices alone finds integer placements, and its bound holds for the integer
+    model in any case. Measured at 10,000 students (216,464 arcs, 26 groups with a host to
+    choose): proven in 7.4 s, where the full model's LP did not finish in 200 s with dual
+    simplex (degenerate over the many equally good remote seats) and CP-SAT did not close
+    37,710 against 37,713 in 20 s.
+    """
+    single = PlacementModel(problem, single=True)
+    integer = [var.index for var, _ in single.indicators]
+    mip = solve_mip(single, "placed", base, budget, params.seed, integer=integer)
+    value, found = evaluate(problem, base)[0], None
+    if mip.assignments is not None and evaluate(problem, mip.assignments)[0] > value:
+        found = mip.assignments
+        value = evaluate(problem, found)[0]
+    bound = known if mip.bound is None else max(value, min(known, mip.bound))
+    status = OPTIMAL if value == bound else FEASIBLE
+    return Stage("placed", LP_MIP, status, value, bound, mip.wall_s), found
+
+
 def _lp_stage(
     problem: Problem,
     relax: Relaxation,
@@ -292,6 +329,14 @@ def _lp_stage(
         return None, None
     bound = _tighter(known, lp.bound, minimise)
     best, found = evaluate(problem, incumbent)[position], None
+    later = level_names(problem)[position + 1 :]
+    if later:
+        # The next level's LP starts on the other core while HiGHS searches this one,
+        # holding this level at the placement in hand (no better than the value it ends
+        # with, so the LP's work stays valid); measured at 10,000 students, the travel LP
+        # (9 s) then runs alongside the preference search.
+        relax.model.hold(level, best)
+        relax.start(later[0], _left(params, started) * 0.6)
 
     def search(region: Collection[Pair], share: float) -> tuple[PlacementModel, MipResult]:
         sub = PlacementModel(problem, single=level == "placed", only=region)
@@ -311,7 +356,10 @@ def _lp_stage(
                 best, found = value, assignments
 
     if best != bound:
-        search(lp.support | set(found or incumbent), 0.5)
+        # Half the time for the support, half for what fixing leaves; all of it for the
+        # support when fixing leaves too much for HiGHS to search whole.
+        fixable = len(lp.needed(best - 1 if minimise else best + 1, relax.model.index))
+        search(lp.support | set(found or incumbent), 0.5 if fixable <= MIP_ARCS else 1.0)
     if best != bound:
         start = best
         needed = lp.needed(start - 1 if minimise else start + 1, relax.model.index)
@@ -571,33 +619,56 @@ def _settle_groups(
 def _extend(
     problem: Problem, base: tuple[tuple[int, int], ...], started: float, time_limit_s: float
 ) -> tuple[tuple[tuple[int, int], ...], int]:
-    """``base`` (one placement per student) plus the further placements a flow finds room
-    for, repaired: a placement that keeps every hard rule, with ``base`` all kept.
+    """``base`` (one placement per student) grown into a placement with further placements
+    where there is room: every hard rule kept, and level 1 no worse than ``base``'s.
 
-    The flow holds ``base`` as pins; arcs that break a student's overlap, weekly-hours or
-    group rule are excluded and the flow solved again, for a few rounds while the clock
-    allows (at most 40% of the time limit), then any remaining clash is dropped.
+    A flow over all the arcs may move a student of ``base`` to another slot so that
+    someone else's second placement fits (measured at 10,000 students: preference 205,557
+    after one round, where keeping every placement of ``base`` reached 151,530). Groups keep
+    the host ``base`` gives them (a group without an internship in ``base`` gets none), so
+    ``base`` itself is a flow there and the flow places at least as many. Arcs that break a
+    student's overlap, weekly-hours or group rule are excluded and the flow solved again, a
+    few rounds while the clock allows (at most 40% of the time limit), keeping the best
+    round; any remaining clash is dropped. Should every round fall short of ``base`` on
+    level 1 (a student whose placements all clash), the rounds are run again with ``base``
+    held.
     """
     slots = {s.id: s for s in problem.slots}
     group_of = {s.id: s.group for s in problem.students if s.group is not None}
-    pinned = dataclasses.replace(problem, pins=tuple(sorted(set(problem.pins) | set(base))))
     group_host = {
         group_of[s]: slots[t].host for s, t in base if s in group_of and slots[t].kind == INTERNSHIP
     }
-    # A group's internships stay at the host its members already have.
-    excluded = _internships_elsewhere(problem, slots, group_of, group_host)
-    kept: tuple[tuple[int, int], ...] = tuple(sorted(set(base)))
-    for round_number in range(1, REPAIR_ROUNDS + 1):
-        flow = solve_flow(
-            pinned, host_caps=True, travel=True, excluded=excluded, bonus=problem.previous
-        )
-        kept, avoid = repair(pinned, flow.assignments)
-        if set(kept) == set(flow.assignments):
-            return kept, round_number
-        if time.perf_counter() - started > 0.4 * time_limit_s:
-            return kept, round_number
-        excluded |= avoid
-    return kept, REPAIR_ROUNDS
+    placed = evaluate(problem, base)[0]
+    rounds = 0
+    for held in (False, True):
+        if held:
+            pins = tuple(sorted(set(problem.pins) | set(base)))
+            flows = dataclasses.replace(problem, pins=pins)
+            # A group's internships stay at the host its members already have.
+            excluded = _internships_elsewhere(problem, slots, group_of, group_host)
+        else:
+            flows = problem
+            hosts = {group: group_host.get(group, NO_HOST) for group in group_of.values()}
+            excluded = _internships_elsewhere(problem, slots, group_of, hosts)
+        best: tuple[tuple[int, int], ...] | None = None
+        for _ in range(REPAIR_ROUNDS):
+            rounds += 1
+            flow = solve_flow(
+                flows, host_caps=True, travel=True, excluded=excluded, bonus=problem.previous
+            )
+            kept, avoid = repair(flows, flow.assignments)
+            if evaluate(problem, kept)[0] >= placed and (
+                best is None or better(problem, evaluate(problem, kept), evaluate(problem, best))
+            ):
+                best = kept
+            if set(kept) == set(flow.assignments):
+                break
+            if time.perf_counter() - started > 0.4 * time_limit_s:
+                break
+            excluded |= avoid
+        if best is not None:
+            return best, rounds
+    return tuple(sorted(set(base))), rounds
 
 
 def repair(

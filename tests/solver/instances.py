@@ -28,9 +28,11 @@ def random_problem(
     choices: int = 3,
     side_rules: bool = True,
     max_per_kind: tuple[int, int, int] = (2, 1, 1),
+    unranked: int = 0,
 ) -> Problem:
     """A problem of the given size; ``side_rules=False`` leaves out sessions, weekly caps,
-    groups and host caps (a pure capacity instance)."""
+    groups and host caps (a pure capacity instance). The first ``unranked`` students rank
+    nothing: each opportunity is one of their (unranked) candidates at even odds."""
     rng = Random(seed)
     host_specs = tuple(
         HostSpec(h, rng.choice([None, 1, 2, 3]) if side_rules else None) for h in range(hosts)
@@ -65,14 +67,17 @@ def random_problem(
         by_opp.setdefault(slot.opportunity, []).append(slot)
     arcs: list[Arc] = []
     for s in range(students):
-        ranked = rng.sample(range(opportunities), min(choices, opportunities))
-        unranked = [o for o in range(opportunities) if o not in ranked and rng.random() < 0.3]
+        if s < unranked:
+            ranked, odds = [], 0.5
+        else:
+            ranked, odds = rng.sample(range(opportunities), min(choices, opportunities)), 0.3
+        others = [o for o in range(opportunities) if o not in ranked and rng.random() < odds]
         cap = rng.choice((None, 300, 480)) if side_rules else None
         for rank, o in enumerate(ranked, start=1):
             for slot in by_opp.get(o, ()):
                 if rng.random() < 0.85:
                     arcs.append(Arc(s, slot.id, rank, rng.randint(5, 45), rng.random() < 0.5, cap))
-        for o in unranked:
+        for o in others:
             for slot in by_opp.get(o, ()):
                 arcs.append(Arc(s, slot.id, None, rng.randint(5, 45), rng.random() < 0.5, cap))
     return Problem(

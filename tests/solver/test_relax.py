@@ -11,7 +11,7 @@ from solver.check import check_assignments
 from solver.model import PlacementModel
 from solver.objective import evaluate, level_names
 from solver.problem import Arc, HostSpec, Problem, StudentSpec
-from solver.relax import Relaxation
+from solver.relax import Relaxation, solve_mip
 from tests.solver.instances import random_problem
 from tests.solver.test_solve import _brute_force, _problem, _slot
 
@@ -119,3 +119,47 @@ def test_fixing_drops_an_arc_no_better_placement_can_use() -> None:
     pairs = [(a.student, a.slot) for a in arcs]
     assert lp.needed(2, pairs) == {(0, 1), (1, 0)}
     assert lp.needed(1, pairs) == set(pairs)  # one placement: any arc will do
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_one_placement_model_with_only_the_group_hosts_integer_is_exact(seed: int) -> None:
+    # With each group's host decided the one-placement model is a flow, so branching on
+    # the group hosts alone must give a true placement with the true placed optimum.
+    problem = _small(seed)
+    optimum = _brute_force(problem)
+    assert optimum is not None
+    model = PlacementModel(problem, single=True)
+    hosts = [var.index for var, _ in model.indicators]
+    mip = solve_mip(model, "placed", [], 10, integer=hosts)
+    assert mip.optimal and mip.bound == optimum[0]
+    assert mip.assignments is not None and check_assignments(problem, mip.assignments) == []
+    assert evaluate(problem, mip.assignments)[0] == optimum[0]
+
+
+def test_mip_without_integer_variables_gives_the_lp_bound_and_no_fractional_placement() -> None:
+    # Seed 1's LP reaches 9 for level 1 with students split between slots, where the true
+    # optimum is 8: the LP bound stands, and no rounded placement (which could break a
+    # capacity) is returned.
+    problem = _small(1)
+    model = PlacementModel(problem)
+    mip = solve_mip(model, "placed", [], 10, integer=[])
+    assert mip.bound == 9 and _brute_force(problem)[0] == 8
+    assert mip.assignments is None
+
+
+def test_lp_begun_in_the_background_gives_the_same_bound_and_short_runs_still_finish() -> None:
+    problem = random_problem(3, students=1200, hosts=120, opportunities=300, choices=4)
+    model = PlacementModel(problem)
+    plain = Relaxation(model).optimise("preference", 60)
+    relax = Relaxation(model)
+    relax.start("preference", 60)
+    background = relax.optimise("preference", 60)  # waits for it, then goes on from there
+    assert plain is not None and background is not None
+    assert background.bound == plain.bound
+    # HiGHS holds a time limit against all its runs together: a short run after a long one
+    # (the travel LP from the preference LP's basis, a tenth of the time) must not stop at
+    # once for lack of time.
+    spent = relax.highs.getRunTime()
+    model.hold("preference", plain.bound)
+    assert relax.optimise("travel", spent * 0.7) is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from itertools import combinations
 
 import pytest
@@ -67,11 +68,16 @@ def _problem(students, slots, arcs, hosts=None, **kw) -> Problem:
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 10_000), side_rules=st.booleans())
-def test_solve_matches_brute_force_on_tiny_instances(seed: int, side_rules: bool) -> None:
+@given(seed=st.integers(0, 10_000), side_rules=st.booleans(), unranked=st.integers(0, 2))
+def test_solve_matches_brute_force_on_tiny_instances(
+    seed: int, side_rules: bool, unranked: int
+) -> None:
+    # Students who rank nothing are held to one placement in the model (solver.model):
+    # the brute force, which knows no such rule, must agree that it costs nothing.
     problem = random_problem(
-        seed, students=3, hosts=2, opportunities=3, choices=2, side_rules=side_rules
-    )
+        seed, students=3, hosts=2, opportunities=3, choices=2, side_rules=side_rules,
+        unranked=unranked,
+    )  # fmt: skip
     if len(problem.arcs) > 11:
         problem = Problem(
             problem.students, problem.hosts, problem.slots, problem.arcs[:11], problem.max_per_kind
@@ -278,3 +284,20 @@ def test_one_placement_model_finds_the_placed_optimum(seed: int) -> None:
     assert len({s for s, _ in chosen}) == len(chosen)  # one placement each
     assert check_assignments(problem, chosen) == []
     assert round(solver.objective_value) == _brute_force(problem)[0]
+
+
+def test_extension_may_move_a_first_placement_so_a_second_fits() -> None:
+    # The one-placement flow gives A (0) its second choice Y and B (1) its second choice X
+    # (21 + 21 beats 24 + 16). Keeping those, B can only add Z: 55 in all. Moving A to X
+    # frees nothing for B but lets A hold X and Y and B take Z: 24 + 21 - 3 + 16 = 58. The
+    # hint every later level starts from must find that.
+    from solver.solve import _extend
+
+    x, y, z = _slot(0, host=0), _slot(1, host=0, kind=INTERNSHIP), _slot(2, host=1)
+    arcs = [Arc(0, 0, 1), Arc(0, 1, 2), Arc(1, 0, 2), Arc(1, 2, 3)]
+    problem = _problem([StudentSpec(0), StudentSpec(1)], [x, y, z], arcs)
+    base = ((0, 1), (1, 0))
+    extended, _ = _extend(problem, base, time.perf_counter(), 60)
+    assert set(extended) == {(0, 0), (0, 1), (1, 2)}
+    assert evaluate(problem, extended)[:2] == (2, 58)
+    assert check_assignments(problem, extended) == []
