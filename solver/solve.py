@@ -103,7 +103,7 @@ def solve(
     model: PlacementModel | None = None
     relax: Relaxation | None = None
     if _lp_worth_trying(problem, _left(params, started) * 0.5):
-        model = PlacementModel(problem)
+        model = PlacementModel(problem, compact=True)
         relax = Relaxation(model)
         if len(levels) > 1:
             # Level 2's LP starts at once on the other core, holding level 1 at the

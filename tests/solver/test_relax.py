@@ -16,8 +16,10 @@ from tests.solver.instances import random_problem
 from tests.solver.test_solve import _brute_force, _problem, _slot
 
 
-def _small(seed: int) -> Problem:
-    problem = random_problem(seed, students=4, hosts=2, opportunities=4, choices=2)
+def _small(seed: int, unranked: int = 0) -> Problem:
+    problem = random_problem(
+        seed, students=4, hosts=2, opportunities=4, choices=2, unranked=unranked
+    )
     return Problem(
         problem.students,
         problem.hosts,
@@ -28,13 +30,17 @@ def _small(seed: int) -> Problem:
     )
 
 
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000))
-def test_lp_bounds_are_never_beaten_by_the_true_optimum(seed: int) -> None:
-    problem = _small(seed)
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), unranked=st.integers(0, 2), compact=st.booleans())
+def test_lp_bounds_are_never_beaten_by_the_true_optimum(
+    seed: int, unranked: int, compact: bool
+) -> None:
+    # Compact or not, the model holds a student who ranked nothing to one placement: the
+    # brute force, which knows no such rule, shows that costs no level anything.
+    problem = _small(seed, unranked)
     optimum = _brute_force(problem)
     assert optimum is not None
-    model = PlacementModel(problem)
+    model = PlacementModel(problem, compact=compact)
     relax = Relaxation(model)
     placed = relax.optimise("placed", 10)
     assert placed is not None and placed.bound >= optimum[0]
