@@ -22,6 +22,7 @@ from wbl.services.outcome import (
     UNRANKED,
     MapPoints,
     Outcome,
+    blocking_note,
     describe_solve,
     format_minutes,
     format_number,
@@ -255,6 +256,7 @@ def solve_block(o: Outcome) -> str:
         def opt(value: int | None) -> str:
             return "n/a" if value is None else str(value)
 
+        pairs = _joined(opt(s.blocking_pairs), blocking_note(s.mode, s.blocking_pairs))
         items = [
             ("Run", f"#{s.run_id} ({s.mode} mode)"),
             ("Status", s.status),
@@ -262,7 +264,7 @@ def solve_block(o: Outcome) -> str:
             ("Best bound", format_number(s.best_bound)),
             ("Gap", format_share(s.gap)),
             ("Wall time", "n/a" if s.wall_time_s is None else f"{s.wall_time_s:.1f} s"),
-            ("Blocking pairs", opt(s.blocking_pairs)),
+            ("Blocking pairs", pairs),
             ("Students moved", opt(s.moved)),
             ("Started", s.started_at.strftime("%Y-%m-%d %H:%M UTC")),
         ]
@@ -274,6 +276,10 @@ def solve_block(o: Outcome) -> str:
             + "</dl>"
         )
     return f'<section aria-labelledby="solve-h"><h2 id="solve-h">Solve</h2>{inner}</section>'
+
+
+def _joined(*parts: str) -> str:
+    return ": ".join(p for p in parts if p)
 
 
 def flag_table(o: Outcome) -> str:

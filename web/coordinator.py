@@ -62,7 +62,7 @@ from wbl.models import (
 )
 from wbl.services.bundles import ImportReport, prepare_import, store_bundle
 from wbl.services.candidates import build_problem
-from wbl.services.outcome import latest_run
+from wbl.services.outcome import blocking_note, latest_run
 from wbl.services.solving import LIVE, MODES, SolveOptions, SolveOptionsError
 from wbl.services.summary import summarize_term
 from web.accounts import (
@@ -720,6 +720,7 @@ class RunFigures:
     unplaced: int
     proposals: int
     blocking_pairs: int | None
+    blocking_note: str  # what they mean, in welfare mode
     moved: int | None
     warnings: list[str]
 
@@ -741,6 +742,7 @@ def _run_figures(run: SolveRun, term: Term) -> RunFigures:
         unplaced=min(students, len(metrics.get("unplaced") or {})),
         proposals=proposals or 0,
         blocking_pairs=metrics.get("blocking_pairs"),
+        blocking_note=blocking_note(run.mode, metrics.get("blocking_pairs")),
         moved=metrics.get("moved"),
         warnings=list(metrics.get("warnings") or []),
     )

@@ -292,3 +292,28 @@ def test_sort_key_orders_ids_as_people_read_them() -> None:
     assert sorted(["S10", "S2", "s1", "S1a", "T1"], key=sort_key) == [
         "s1", "S1a", "S2", "S10", "T1",
     ]  # fmt: skip
+
+
+def test_welfare_blocking_pairs_are_explained_and_stable_ones_are_not(
+    session: Session, tmp_path: Path
+) -> None:
+    from wbl.report import render_report
+
+    solved = solved_term(session, tmp_path)
+    solved.run.metrics = {**solved.run.metrics, "blocking_pairs": 3}
+    session.flush()
+    outcome = compute_outcome(session, solved.term)
+    lines = format_outcome(outcome).splitlines()
+    at = lines.index("Blocking pairs 3, students moved 1")
+    assert lines[at + 1].startswith("  (blocking pairs: pairs of a student and a host who")
+    assert "Solve in stable mode for none" in lines[at + 1]
+    html = render_report(outcome, map_points(session, solved.term))
+    assert "<dd>3: pairs of a student and a host who would both rather be together" in html
+
+    # In stable mode the count is what a stable matching could not avoid: no such advice.
+    solved.run.mode = "stable"
+    session.flush()
+    outcome = compute_outcome(session, solved.term)
+    lines = format_outcome(outcome).splitlines()
+    assert lines[lines.index("Blocking pairs 3, students moved 1") + 1] == ""
+    assert "<dd>3</dd>" in render_report(outcome, map_points(session, solved.term))

@@ -348,3 +348,17 @@ def test_solves_progress_is_written_at_most_twice_a_second(app: Flask, ids: Ids)
         progress = db().get(SolveRun, run_id).progress
     assert progress["level"] == "preference" and progress["objective"] == 7.0
     assert progress["gap"] == pytest.approx(2 / 9)
+
+
+def test_solves_run_page_explains_welfare_blocking_pairs(
+    app: Flask, client_as: Client, ids: Ids
+) -> None:
+    with app.app_context():
+        run = db().get(SolveRun, ids.run)
+        assert run is not None and run.mode == "welfare"
+        run.metrics = {**(run.metrics or {}), "blocking_pairs": 2}
+        db().commit()
+    page = client_as("coordinator").get(f"/coordinator/terms/{ids.term}/runs/{ids.run}")
+    assert page.status_code == 200
+    assert "<strong>2</strong> blocking pairs" in page.text
+    assert "welfare mode places the most students (by priority) first" in page.text

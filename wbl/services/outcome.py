@@ -130,6 +130,17 @@ class SolveSummary:
     message: str
 
 
+def blocking_note(mode: str, pairs: int | None) -> str:
+    """What a welfare solve's blocking pairs mean, for a coordinator ("" when none)."""
+    if mode != "welfare" or not pairs:
+        return ""
+    return (
+        "pairs of a student and a host who would both rather be together; welfare mode "
+        "places the most students (by priority) first, and honouring these pairs would "
+        "place fewer. Solve in stable mode for none, where the rules allow it"
+    )
+
+
 @dataclass(frozen=True)
 class Outcome:
     """The term's current outcome (see the module docstring). Shares are fractions in [0, 1];
@@ -532,6 +543,8 @@ def format_outcome(outcome: Outcome) -> str:
         if o.solve.moved is not None:
             extra.append(f"students moved {o.solve.moved}")
         lines.append(", ".join(extra).capitalize())
+        if note := blocking_note(o.solve.mode, o.solve.blocking_pairs):
+            lines.append(f"  (blocking pairs: {note})")
 
     heading = "placement rate by flag"
     width = max(len(heading), *(len(f) for f in o.flags))
