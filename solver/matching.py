@@ -142,6 +142,7 @@ class _Instance:
         student = np.array([a.student for a in arcs], dtype=np.int64)
         slot = np.array([a.slot for a in arcs], dtype=np.int64)
         rank = np.array([none if a.rank is None else a.rank for a in arcs], dtype=np.int64)
+        ranked = rank != none
         travel = np.array([a.travel_min for a in arcs], dtype=np.int64)
         cap = np.array([none if a.weekly_cap is None else a.weekly_cap for a in arcs],
                        dtype=np.int64)  # fmt: skip
@@ -151,6 +152,7 @@ class _Instance:
         t = _lookup(self.slot_ids, slot)
         known = (i >= 0) & (t >= 0)
         i, t, rank, travel = i[known], t[known], rank[known], travel[known]
+        ranked = ranked[known]
         cap, host_rank = cap[known], host_rank[known]
         # None ranks just after the worst rank given.
         for column in (rank, host_rank):
@@ -163,6 +165,7 @@ class _Instance:
         )
         order = _lexsort((i, rank, travel, by_id[t]))
         i, t, host_rank, cap = i[order], t[order], host_rank[order], cap[order]
+        self.ranked: list[bool] = ranked[order].tolist()  # the student ranked arc j
         place = np.array([self.place[sid] for sid in self.student_ids], dtype=np.int64)
         self.slot: list[int] = t.tolist()
         self.key: list[int] = (host_rank * max(1, n) + place[i]).tolist()
@@ -585,7 +588,9 @@ def blocking_pairs(
     """The ``(student, slot)`` arcs outside ``assignments`` that both sides would rather have.
 
     The student would take the slot when they could add it to their placements keeping their
-    own rules (kind limit, one slot per opportunity, no overlap, weekly hours), or when it is
+    own rules (kind limit, one slot per opportunity, no overlap, weekly hours) and either
+    ranked it or hold no placement yet (one who already has a placement did not ask for an
+    opportunity they left unranked, and welfare mode counts it against them), or when it is
     strictly preferred to a placement they could swap out for it, making the set keep those
     rules. Pinned placements are never swapped out, and the group rule is not the student's
     own: a group member who would rather intern at another host counts.
@@ -638,7 +643,8 @@ def blocking_pairs(
             )
             if not room and worst[t] <= key:
                 continue
-            if not mine.fits(t, cap):
+            # A further placement counts only if the student asked for it (see above).
+            if not (mine.fits(t, cap) and (inst.ranked[j] or not where[i])):
                 # Arcs come best first, so a held arc with a later j is one the student likes less.
                 for u, k in where[i].items():
                     if k > j and (i, u) not in pins:

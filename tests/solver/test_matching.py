@@ -398,6 +398,20 @@ def test_blocking_pairs_swap_only_for_a_strictly_preferred_slot() -> None:
     assert blocking_pairs(pinned, [(1, 11)]) == []  # a pin is not swapped out
 
 
+def test_blocking_pairs_a_further_placement_counts_only_when_the_student_ranked_it() -> None:
+    slots = [_slot(10), _slot(11), _slot(12), _slot(13)]
+    arcs = [Arc(1, 10, rank=1), Arc(1, 11, rank=2), Arc(1, 12, None, travel_min=5),
+            Arc(1, 13, None, travel_min=30)]  # fmt: skip
+    problem = _problem(1, slots, arcs, max_per_kind=(3, 0, 0))
+    # Holding 10, the student asked for 11 too, but not for 12 or 13 (welfare mode counts
+    # such an extra against them): only 11 blocks.
+    assert blocking_pairs(problem, [(1, 10)]) == [(1, 11)]
+    # With no placement at all, any opportunity they can reach will do.
+    assert blocking_pairs(problem, []) == [(1, 10), (1, 11), (1, 12), (1, 13)]
+    # Holding the far unranked 13, the nearer 12 is a swap they would make.
+    assert blocking_pairs(problem, [(1, 13)]) == [(1, 10), (1, 11), (1, 12)]
+
+
 def test_blocking_pairs_host_cap_turns_away_newcomers_only() -> None:
     slots = [_slot(10, host=1), _slot(11, host=1, capacity=2)]
     arcs = [Arc(1, 10, rank=1), Arc(1, 11, rank=1), Arc(2, 11, rank=1)]

@@ -305,10 +305,10 @@ def test_welfare_blocking_pairs_are_explained_and_stable_ones_are_not(
     outcome = compute_outcome(session, solved.term)
     lines = format_outcome(outcome).splitlines()
     at = lines.index("Blocking pairs 3, students moved 1")
-    assert lines[at + 1].startswith("  (blocking pairs: pairs of a student and a host who")
+    assert lines[at + 1].startswith("  (blocking pairs: pairs of a student and a slot that")
     assert "Solve in stable mode for none" in lines[at + 1]
     html = render_report(outcome, map_points(session, solved.term))
-    assert "<dd>3: pairs of a student and a host who would both rather be together" in html
+    assert "<dd>3: pairs of a student and a slot that would both rather be together" in html
 
     # In stable mode the count is what a stable matching could not avoid: no such advice.
     solved.run.mode = "stable"

@@ -361,4 +361,4 @@ def test_solves_run_page_explains_welfare_blocking_pairs(
     page = client_as("coordinator").get(f"/coordinator/terms/{ids.term}/runs/{ids.run}")
     assert page.status_code == 200
     assert "<strong>2</strong> blocking pairs" in page.text
-    assert "welfare mode places the most students (by priority) first" in page.text
+    assert "welfare mode goes by priority and the students&#39; choices instead" in page.text

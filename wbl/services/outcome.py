@@ -135,9 +135,10 @@ def blocking_note(mode: str, pairs: int | None) -> str:
     if mode != "welfare" or not pairs:
         return ""
     return (
-        "pairs of a student and a host who would both rather be together; welfare mode "
-        "places the most students (by priority) first, and honouring these pairs would "
-        "place fewer. Solve in stable mode for none, where the rules allow it"
+        "pairs of a student and a slot that would both rather be together, the host's side "
+        "judged by its ranking of students (by lottery where it ranked none); welfare mode "
+        "goes by priority and the students' choices instead, and places more students. "
+        "Solve in stable mode for none, where the rules allow it"
     )
 
 
