@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Container, Sequence
 from itertools import pairwise
 
 from ortools.sat.python import cp_model
@@ -77,8 +77,8 @@ class PlacementModel:
         keep = None if only is None else set(only) | pins
         # Students held to one placement (see add_placement_counts), and those of them
         # written without the rows of their own rules.
-        self.one: Collection[int] = _Everyone() if single else _unranked_only(problem)
-        self.bare: Collection[int] = self.one if single or compact else ()
+        self.one: Container[int] = _Everyone() if single else _unranked_only(problem)
+        self.bare: Container[int] = self.one if single or compact else ()
         self.arcs: list[Arc] = sorted(
             (
                 a

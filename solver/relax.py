@@ -226,7 +226,7 @@ def solve_mip(
             found = model.assignments([round(v) for v in solved])
     status = h.getModelStatus()
     optimal = status == highspy.HighsModelStatus.kOptimal
-    if integer is not True and len(integer) == 0:  # no integer variable: HiGHS solved an LP
+    if integer is False or (integer is not True and len(integer) == 0):  # HiGHS solved an LP
         dual = info.objective_function_value + constant if optimal else math.nan
     else:
         dual = info.mip_dual_bound + constant
