@@ -153,11 +153,12 @@ class Relaxation:
 
     def optimise(self, level: str, time_limit_s: float) -> LpResult | None:
         """The relaxation's optimum of ``level`` with every level held so far; None when
-        HiGHS does not prove it optimal within ``time_limit_s``."""
-        self.wait()
+        HiGHS does not prove it optimal within ``time_limit_s`` (which includes waiting
+        for a run begun by :meth:`start`)."""
         t0 = time.perf_counter()
+        self.wait()
         h = self.highs
-        constant = self._prepare(level, time_limit_s)
+        constant = self._prepare(level, time_limit_s - (time.perf_counter() - t0))
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
