@@ -201,24 +201,42 @@ def solve_mip(
     time_limit_s: float,
     seed: int = 0,
     integer: bool | Sequence[int] = True,
+    exact: bool = False,
 ) -> MipResult:
     """Optimise ``level`` over ``model`` (holds included) with HiGHS's branch and cut,
     starting from ``start`` where the model allows it.
 
     ``integer`` may name the only variables (by index) kept integer; the bound stays
     valid (fewer integer variables only relax the model), and a solution counts only
-    where every arc's value is integral all the same."""
+    where every arc's value is integral all the same. ``exact`` solves travel in two
+    steps (:func:`_travel_mip`), for a proof to the last unit; a search that needs no
+    proof is faster without (measured at 10,000 students: 1.7 s instead of 12 s)."""
     t0 = time.perf_counter()
     h = highs_of(model, integer=integer, seed=seed)
-    constant = _set_objective(h, model, level)
-    h.setOptionValue("time_limit", max(0.1, time_limit_s))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 0.999)  # every level is an integer: under 1 is a proof
     values = np.asarray(model.values_of(start), dtype=np.float64)
     h.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
+    solved_lp = integer is False or (integer is not True and len(integer) == 0)
+    deadline = t0 + max(0.1, time_limit_s)
+    if level == "travel" and exact:
+        found, bound, optimal, infeasible = _travel_mip(h, model, deadline, solved_lp)
+    else:
+        constant = _set_objective(h, model, level)
+        found, dual, optimal, infeasible = _run_mip(h, model, deadline, solved_lp)
+        dual += constant
+        bound = _outwards(dual, level == "travel") if math.isfinite(dual) else None
+    return MipResult(found, bound, optimal, infeasible, time.perf_counter() - t0)
+
+
+def _run_mip(
+    h: highspy.Highs, model: PlacementModel, deadline: float, solved_lp: bool
+) -> tuple[tuple[tuple[int, int], ...] | None, float, bool, bool]:
+    """Run HiGHS until ``deadline``: the placement found (only if every arc is integral),
+    the dual bound (NaN: none), and whether it proved optimality or infeasibility."""
+    h.setOptionValue("time_limit", h.getRunTime() + max(0.1, deadline - time.perf_counter()))
     h.run()
     info = h.getInfo()
-    minimise = level == "travel"
     found = None
     if info.primal_solution_status == _FEASIBLE:
         solved = np.asarray(h.getSolution().col_value)
@@ -227,10 +245,61 @@ def solve_mip(
             found = model.assignments([round(v) for v in solved])
     status = h.getModelStatus()
     optimal = status == highspy.HighsModelStatus.kOptimal
-    if integer is False or (integer is not True and len(integer) == 0):  # HiGHS solved an LP
-        dual = info.objective_function_value + constant if optimal else math.nan
+    if solved_lp:
+        dual = info.objective_function_value if optimal else math.nan
     else:
-        dual = info.mip_dual_bound + constant
-    bound = _outwards(dual, minimise) if math.isfinite(dual) else None
-    infeasible = status == highspy.HighsModelStatus.kInfeasible
-    return MipResult(found, bound, optimal, infeasible, time.perf_counter() - t0)
+        dual = info.mip_dual_bound
+    return found, dual, optimal, status == highspy.HighsModelStatus.kInfeasible
+
+
+def _travel_mip(
+    h: highspy.Highs, model: PlacementModel, deadline: float, solved_lp: bool
+) -> tuple[tuple[tuple[int, int], ...] | None, int | None, bool, bool]:
+    """The travel level (minutes times the travel weight, less one per new career cluster)
+    in two exact steps: the fewest minutes, then with the minutes held there the most new
+    clusters. Returns the placement found, a bound on the level, and whether it is proven
+    optimal or infeasible.
+
+    HiGHS stops a single sum within a relative 1e-6 of its optimum, which at 1,000
+    students leaves 36 new-cluster units of 36 million open (closing them took CP-SAT 16 s);
+    each step alone is small enough to be exact. The bound holds because the travel weight
+    is above any number of new clusters: a placement with more minutes than the first
+    step's bound is worse than any with exactly that many.
+    """
+    weight = model.scale.travel_weight
+    n = len(model.model.proto.variables)
+    columns = np.array([x.index for x in model.x], dtype=np.int32)
+    minutes = np.array([a.travel_min for a in model.arcs], dtype=np.float64)
+    bonus = np.array([1.0 if a.new_cluster else 0.0 for a in model.arcs])
+    cost = np.zeros(n)
+    cost[columns] = minutes
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
+    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    first, dual, first_optimal, infeasible = _run_mip(h, model, deadline, solved_lp)
+    if infeasible or not math.isfinite(dual):
+        return first, None, False, infeasible
+    fewest = _outwards(dual, True)  # no placement has fewer minutes
+    # Any placement has fewer new clusters than the travel weight.
+    bound, found = weight * fewest - (weight - 1), first
+    if first_optimal and time.perf_counter() < deadline:
+        h.addRow(-highspy.kHighsInf, float(fewest), len(columns), columns, minutes)
+        cost[columns] = bonus
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        if first is not None:
+            values = np.asarray(model.values_of(first), dtype=np.float64)
+            h.setSolution(n, np.arange(n, dtype=np.int32), values)
+        second, dual, _, none = _run_mip(h, model, deadline, solved_lp)
+        if none:  # no placement has exactly ``fewest`` minutes
+            bound = weight * (fewest + 1) - (weight - 1)
+        elif math.isfinite(dual):
+            bound = weight * fewest - _outwards(dual, False)
+        if second is not None and (found is None or _travel(model, second) < _travel(model, found)):
+            found = second
+    optimal = found is not None and _travel(model, found) == bound
+    return found, bound, optimal, False
+
+
+def _travel(model: PlacementModel, assignments: Iterable[tuple[int, int]]) -> int:
+    """The travel level of ``assignments`` (arcs of ``model``)."""
+    return sum(model.scale.travel(model.arcs[model.index[p]]) for p in assignments)

@@ -169,3 +169,27 @@ def test_lp_begun_in_the_background_gives_the_same_bound_and_short_runs_still_fi
     spent = relax.highs.getRunTime()
     model.hold("preference", plain.bound)
     assert relax.optimise("travel", spent * 0.7) is not None
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), relaxed=st.booleans())
+def test_travel_in_two_exact_steps_is_the_true_optimum_or_a_valid_bound(
+    seed: int, relaxed: bool
+) -> None:
+    # Fewest minutes first, then the most new clusters with the minutes held there: the
+    # travel level to the last unit. With no integer variables (an LP) the bound must
+    # still hold, and no fractional placement is returned.
+    problem = _small(seed)
+    optimum = _brute_force(problem)
+    assert optimum is not None
+    model = PlacementModel(problem)
+    model.hold("placed", optimum[0])
+    model.hold("preference", optimum[1])
+    mip = solve_mip(model, "travel", [], 10, integer=[] if relaxed else True, exact=True)
+    assert mip.bound is not None and mip.bound <= optimum[2]
+    if relaxed:
+        assert mip.assignments is None or evaluate(problem, mip.assignments)[2] >= mip.bound
+        return
+    assert mip.optimal and mip.bound == optimum[2]
+    assert mip.assignments is not None and check_assignments(problem, mip.assignments) == []
+    assert evaluate(problem, mip.assignments) == optimum
