@@ -98,13 +98,38 @@ def _add_rows(h: highspy.Highs, rows: list) -> None:
 def _set_objective(h: highspy.Highs, model: PlacementModel, level: str) -> float:
     """Make ``level`` HiGHS's objective; returns its constant term."""
     variables, coefficients, constant = model.terms(level)
+    _set_costs(h, model, [v.index for v in variables], coefficients, level == "travel")
+    return float(constant)
+
+
+def _set_costs(
+    h: highspy.Highs,
+    model: PlacementModel,
+    columns: Sequence[int],
+    coefficients: Sequence[float],
+    minimise: bool,
+) -> None:
+    """Make HiGHS's objective the sum of ``coefficients`` times ``columns`` (every other
+    variable costs nothing)."""
     n = len(model.model.proto.variables)
     cost = np.zeros(n)
-    np.add.at(cost, [v.index for v in variables], coefficients)
+    np.add.at(cost, np.asarray(columns, dtype=np.int64), coefficients)
     h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-    sense = highspy.ObjSense.kMinimize if level == "travel" else highspy.ObjSense.kMaximize
-    h.changeObjectiveSense(sense)
-    return float(constant)
+    h.changeObjectiveSense(highspy.ObjSense.kMinimize if minimise else highspy.ObjSense.kMaximize)
+
+
+def _start_from(
+    h: highspy.Highs, model: PlacementModel, assignments: Iterable[tuple[int, int]]
+) -> None:
+    """Give HiGHS ``assignments`` (every variable's value) as a placement to start from."""
+    values = np.asarray(model.values_of(assignments), dtype=np.float64)
+    h.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
+
+
+def _time_limit(h: highspy.Highs, seconds: float) -> None:
+    """Let HiGHS's next run take ``seconds`` (at least 0.1). HiGHS holds its time limit
+    against all the runs of one object together, not the next one alone."""
+    h.setOptionValue("time_limit", h.getRunTime() + max(0.1, seconds))
 
 
 def _outwards(value: float, minimise: bool) -> int:
@@ -147,8 +172,7 @@ class Relaxation:
         _add_rows(h, self.model.rows[self._rows :])
         self._rows = len(self.model.rows)
         constant = _set_objective(h, self.model, level)
-        # HiGHS holds its time limit against all its runs together, not this one alone.
-        h.setOptionValue("time_limit", h.getRunTime() + max(0.1, time_limit_s))
+        _time_limit(h, time_limit_s)
         return constant
 
     def optimise(self, level: str, time_limit_s: float) -> LpResult | None:
@@ -215,8 +239,7 @@ def solve_mip(
     h = highs_of(model, integer=integer, seed=seed)
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 0.999)  # every level is an integer: under 1 is a proof
-    values = np.asarray(model.values_of(start), dtype=np.float64)
-    h.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
+    _start_from(h, model, start)
     solved_lp = integer is False or (integer is not True and len(integer) == 0)
     deadline = t0 + max(0.1, time_limit_s)
     if level == "travel" and exact:
@@ -234,7 +257,7 @@ def _run_mip(
 ) -> tuple[tuple[tuple[int, int], ...] | None, float, bool, bool]:
     """Run HiGHS until ``deadline``: the placement found (only if every arc is integral),
     the dual bound (NaN: none), and whether it proved optimality or infeasibility."""
-    h.setOptionValue("time_limit", h.getRunTime() + max(0.1, deadline - time.perf_counter()))
+    _time_limit(h, deadline - time.perf_counter())
     h.run()
     info = h.getInfo()
     found = None
@@ -267,14 +290,10 @@ def _travel_mip(
     step's bound is worse than any with exactly that many.
     """
     weight = model.scale.travel_weight
-    n = len(model.model.proto.variables)
     columns = np.array([x.index for x in model.x], dtype=np.int32)
     minutes = np.array([a.travel_min for a in model.arcs], dtype=np.float64)
     bonus = np.array([1.0 if a.new_cluster else 0.0 for a in model.arcs])
-    cost = np.zeros(n)
-    cost[columns] = minutes
-    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    _set_costs(h, model, columns, minutes, minimise=True)
     first, dual, first_optimal, infeasible = _run_mip(h, model, deadline, solved_lp)
     if infeasible or not math.isfinite(dual):
         return first, None, False, infeasible
@@ -283,12 +302,9 @@ def _travel_mip(
     bound, found = weight * fewest - (weight - 1), first
     if first_optimal and time.perf_counter() < deadline:
         h.addRow(-highspy.kHighsInf, float(fewest), len(columns), columns, minutes)
-        cost[columns] = bonus
-        h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        _set_costs(h, model, columns, bonus, minimise=False)
         if first is not None:
-            values = np.asarray(model.values_of(first), dtype=np.float64)
-            h.setSolution(n, np.arange(n, dtype=np.int32), values)
+            _start_from(h, model, first)
         second, dual, _, none = _run_mip(h, model, deadline, solved_lp)
         if none:  # no placement has exactly ``fewest`` minutes
             bound = weight * (fewest + 1) - (weight - 1)
