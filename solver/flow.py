@@ -256,26 +256,26 @@ def _network(
     for student_id in sorted(by_student):
         arcs = by_student[student_id]
         pinned = [slots[s] for s in pinned_by_student.get(student_id, ()) if s in slots]
-        taken_kinds = defaultdict(int)
-        for slot in pinned:
-            taken_kinds[slot.kind] += 1
-        pinned_opps = {slot.opportunity for slot in pinned}
-        arcs = [
-            a
-            for a in arcs
-            if slots[a.slot].opportunity not in pinned_opps
-            and not any(slots_overlap(slots[a.slot], p) for p in pinned)
-        ]
-        room_per_kind = {
-            kind: problem.max_per_kind[kind] - taken_kinds[kind]
-            for kind in {slots[a.slot].kind for a in arcs}
-        }
+        taken_kinds: dict[int, int] = defaultdict(int)
+        if pinned:
+            if single:
+                continue  # already placed; level 1 gains nothing from more
+            for slot in pinned:
+                taken_kinds[slot.kind] += 1
+            pinned_opps = {slot.opportunity for slot in pinned}
+            arcs = [
+                a
+                for a in arcs
+                if slots[a.slot].opportunity not in pinned_opps
+                and not any(slots_overlap(slots[a.slot], p) for p in pinned)
+            ]
+        kinds = {slots[a.slot].kind for a in arcs}
+        room_per_kind = {k: problem.max_per_kind[k] - taken_kinds[k] for k in kinds}
         room_per_kind = {k: r for k, r in room_per_kind.items() if r > 0}
-        arcs = [a for a in arcs if slots[a.slot].kind in room_per_kind]
+        if len(room_per_kind) < len(kinds):
+            arcs = [a for a in arcs if slots[a.slot].kind in room_per_kind]
         if not arcs:
             continue
-        if single and pinned:
-            continue  # already placed; level 1 gains nothing from more
         units = 1 if single else min(len(arcs), sum(room_per_kind.values()))
         node = next_node
         next_node += 1
@@ -305,7 +305,7 @@ def _network(
                 cost = -scale.preference(arc) * unit
                 if travel:
                     cost += arc.travel_min
-                if (arc.student, arc.slot) in bonus:
+                if bonus and (arc.student, arc.slot) in bonus:
                     cost -= bonus_weight
                 index = edge(tail, slot_node[arc.slot], 1, cost, scale.travel(arc))
                 arc_of_edge[index] = (arc.student, arc.slot)
@@ -345,7 +345,9 @@ class _Network:
 
     def result(self, flows: np.ndarray) -> FlowResult:
         """The placement a flow vector (one value per edge) stands for."""
-        chosen = [pair for e, pair in self.arc_of_edge.items() if flows[e] > 0]
+        edges = np.fromiter(self.arc_of_edge, dtype=np.int64, count=len(self.arc_of_edge))
+        pairs = list(self.arc_of_edge.values())
+        chosen = [pairs[i] for i in np.flatnonzero(flows[edges] > 0)]
         extra = {slot: int(flows[e]) for e, slot in self.extra_edge.items() if flows[e] > 0}
         return FlowResult(tuple(sorted(set(chosen) | set(self.pins))), extra)
 
