@@ -49,8 +49,8 @@ class MipModel:
     """
 
     def __init__(self, problem: Problem) -> None:
-        self.model = PlacementModel(problem)
-        self.n_cols = len(self.model.model.proto.variables)
+        self.model = PlacementModel(problem, cp_sat=False)
+        self.n_cols = self.model.num_vars
         self.n_rows = len(self.model.rows)
         self.nonzeros = sum(len(indices) for indices, *_ in self.model.rows)
 

@@ -29,8 +29,21 @@ from solver.problem import INTERNSHIP, Arc, Problem, SlotSpec
 
 # A linear row: variable indices, coefficients, lower and upper bound (infinite: none).
 Row = tuple[list[int], list[float], float, float]
+
+
+class Column:
+    """A 0/1 variable of a model written for HiGHS alone (``cp_sat=False``): its index,
+    the one a CP-SAT variable would have, and nothing else."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+Var = cp_model.IntVar | Column
 # An objective level: variables, their coefficients, and a constant.
-Terms = tuple[list[cp_model.IntVar], list[int], int]
+Terms = tuple[list[Var], list[int], int]
 
 
 class _Everyone:
@@ -57,6 +70,7 @@ class PlacementModel:
         single: bool = False,
         only: Collection[tuple[int, int]] | None = None,
         compact: bool = False,
+        cp_sat: bool = True,
     ) -> None:
         """``single`` gives every student at most one placement (pinned students just their
         pins): enough for level 1, and far smaller, since one placement keeps every rule of
@@ -66,11 +80,13 @@ class PlacementModel:
         placement (see add_placement_counts) as in ``single``, without the rows of their
         own rules: the same placements in far fewer rows, which suits an LP (measured at
         10,000 students: the preference LP 16 s instead of 43 s) but not HiGHS's branch and
-        cut (at 1,000 students a search took 17 s instead of 2 s)."""
+        cut (at 1,000 students a search took 17 s instead of 2 s). Without ``cp_sat`` the
+        model is its rows alone, for HiGHS (solver.relax), and no CP-SAT model is built."""
         self.problem = problem
         self.single = single
         self.scale = scale_of(problem)
-        self.model = cp_model.CpModel()
+        self.model: cp_model.CpModel | None = cp_model.CpModel() if cp_sat else None
+        self.num_vars = 0
         self.slots: dict[int, SlotSpec] = {s.id: s for s in problem.slots}
         pins = set(problem.pins)
         pinned = {s for s, _ in pins}
@@ -92,19 +108,18 @@ class PlacementModel:
         self.index: dict[tuple[int, int], int] = {
             (a.student, a.slot): i for i, a in enumerate(self.arcs)
         }
-        self.x: list[cp_model.IntVar] = [self.model.new_bool_var("") for _ in self.arcs]
+        self.x: list[Var] = self._bools(len(self.arcs))
         self.by_student: dict[int, list[int]] = defaultdict(list)
         self.by_slot: dict[int, list[int]] = defaultdict(list)
         for i, arc in enumerate(self.arcs):
             self.by_student[arc.student].append(i)
             self.by_slot[arc.slot].append(i)
-        self.placed: dict[int, cp_model.LinearExprT] = {}
-        self._sums: dict[int, list[cp_model.IntVar]] = {}  # placed as a sum of these x
-        self.placed_var: dict[int, cp_model.IntVar] = {}  # only where placed is its own var
-        self.extra: dict[int, list[cp_model.IntVar]] = {}
+        self._sums: dict[int, list[Var]] = {}  # placed as a sum of these x
+        self.placed_var: dict[int, Var] = {}  # only where placed is its own var
+        self.extra: dict[int, list[Var]] = {}
         # Indicators implied by arcs (at_host, group_host, weekly enforcement): var and the
         # arcs that imply it, so a hint can set each to whether any of its arcs is taken.
-        self.indicators: list[tuple[cp_model.IntVar, list[int]]] = []
+        self.indicators: list[tuple[Var, list[int]]] = []
         # Every constraint also as a linear row (variable indices, coefficients, lower,
         # upper) for the LP relaxation (solver.relax): the same rules, not a second copy.
         self.rows: list[Row] = []
@@ -141,24 +156,21 @@ class PlacementModel:
             limit = 1 if student in self.bare else self.scale.max_placements
             xs = [self.x[i] for i in arcs]
             if self.single and student in pinned:
-                self.placed[student] = 1  # held by the pins
-                self.extra[student] = []
+                self.extra[student] = []  # placed: held by the pins
                 continue
             most = min(len(xs), limit)
             if most == 1:
                 if len(xs) > 1:
                     self._at_most_one(xs)
-                self.placed[student] = xs[0] if len(xs) == 1 else cp_model.LinearExpr.sum(xs)
                 self._sums[student] = xs
                 self.extra[student] = []
                 continue
-            placed = self.model.new_bool_var("")
-            extra = [self.model.new_bool_var("") for _ in range(most - 1)]
+            placed = self._bool()
+            extra = self._bools(most - 1)
             self._linear([*xs, placed, *extra], [1] * len(xs) + [-1] * most, 0, 0)
             self._implies(extra[0], placed)
             for before, after in pairwise(extra):
                 self._implies(after, before)
-            self.placed[student] = placed
             self.placed_var[student] = placed
             self.extra[student] = extra
             if student in self.one:
@@ -174,23 +186,24 @@ class PlacementModel:
     def add_host_capacity(self) -> None:
         """Hard: a host with ``max_students`` takes at most that many distinct students."""
         caps = {h.id: h.max_students for h in self.problem.hosts if h.max_students is not None}
+        host_of = {slot.id: slot.host for slot in self.slots.values() if slot.host in caps}
         per_host: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
         for i, arc in enumerate(self.arcs):
-            host = self.slots[arc.slot].host
-            if host in caps:
+            host = host_of.get(arc.slot)
+            if host is not None:
                 per_host[host][arc.student].append(i)
         for host, students in per_host.items():
             if len(students) <= caps[host]:
                 continue
-            members: list[cp_model.IntVar] = []
+            members: list[Var] = []
             for student, arcs in students.items():
                 # The sum over a part the student holds at most one of is already 0 or 1;
                 # only several parts at the host need an indicator (see _at_most_one_sums).
-                parts = self._exclusive_parts(arcs)
-                if student in self.bare or len(parts) == 1:  # one placement at most: sum it
+                parts = [] if student in self.bare else self._exclusive_parts(arcs)
+                if len(parts) <= 1:  # one placement at most there: sum it
                     members.extend(self.x[i] for i in arcs)
                     continue
-                at_host = self.model.new_bool_var("")
+                at_host = self._bool()
                 self._at_most_one_sums(parts, at_host)
                 self.indicators.append((at_host, arcs))
                 members.append(at_host)
@@ -208,7 +221,7 @@ class PlacementModel:
                 parts[(1, slot.opportunity)].append(i)
         return list(parts.values())
 
-    def _at_most_one_sums(self, parts: list[list[int]], indicator: cp_model.IntVar) -> None:
+    def _at_most_one_sums(self, parts: list[list[int]], indicator: Var) -> None:
         """Any arc of ``parts`` taken sets ``indicator``, written as ``sum(part) <= indicator``
         per part (at most one of a part is taken). In the LP relaxation this is far tighter
         than one implication per arc: two slots of one opportunity at 0.5 each would
@@ -295,7 +308,7 @@ class PlacementModel:
                     continue
                 enforce = None
                 if not uniform:
-                    enforce = self.model.new_bool_var("")
+                    enforce = self._bool()
                     carrying = [i for i in arcs if self.arcs[i].weekly_cap == cap]
                     for i in carrying:
                         self._implies(self.x[i], enforce)
@@ -321,7 +334,7 @@ class PlacementModel:
                 continue
             chosen = []
             for students in per_host.values():
-                group_host = self.model.new_bool_var("")
+                group_host = self._bool()
                 for arcs in students.values():
                     self._at_most_one_sums(self._exclusive_parts(arcs), group_host)
                 self.indicators.append((group_host, [i for a in students.values() for i in a]))
@@ -337,43 +350,63 @@ class PlacementModel:
 
     # --- constraints, recorded twice ---------------------------------------------------------
 
+    def _bool(self) -> Var:
+        """A new 0/1 variable (a CP-SAT one where there is a CP-SAT model)."""
+        var = Column(self.num_vars) if self.model is None else self.model.new_bool_var("")
+        self.num_vars += 1
+        return var
+
+    def _bools(self, count: int) -> list[Var]:
+        """``count`` new 0/1 variables."""
+        if self.model is not None:
+            return [self._bool() for _ in range(count)]
+        self.num_vars += count
+        return list(map(Column, range(self.num_vars - count, self.num_vars)))
+
     def _linear(
         self,
-        xs: Sequence[cp_model.IntVar],
+        xs: Sequence[Var],
         coefficients: Sequence[int],
         lower: int | None,
         upper: int | None,
-        enforce: cp_model.IntVar | None = None,
+        enforce: Var | None = None,
     ) -> None:
         """``lower <= sum(coefficients * xs) <= upper`` (None: unbounded), only where
         ``enforce`` is set if one is given. The LP row relaxes an enforced upper bound with
         the smallest big M: the sum's largest value less ``upper``."""
-        expr = cp_model.LinearExpr.weighted_sum(xs, coefficients)
         indices = [x.index for x in xs]
         weights = [float(c) for c in coefficients]
         low = -math.inf if lower is None else lower
         high = math.inf if upper is None else upper
         if enforce is None:
-            if lower is None:
-                self.model.add(expr <= upper)
-            elif upper is None:
-                self.model.add(expr >= lower)
-            else:
-                self.model.add_linear_constraint(expr, lower, upper)
             self.rows.append((indices, weights, low, high))
+        else:
+            assert lower is None and upper is not None, "only enforced upper bounds are used"
+            most = sum(c for c in coefficients if c > 0)
+            self.rows.append(
+                ([*indices, enforce.index], [*weights, float(most - upper)], low, most)
+            )
+        if self.model is None:
             return
-        assert lower is None and upper is not None, "only enforced upper bounds are used"
-        self.model.add(expr <= upper).only_enforce_if(enforce)
-        most = sum(c for c in coefficients if c > 0)
-        self.rows.append(([*indices, enforce.index], [*weights, float(most - upper)], low, most))
+        expr = cp_model.LinearExpr.weighted_sum(xs, coefficients)
+        if enforce is not None:
+            self.model.add(expr <= upper).only_enforce_if(enforce)
+        elif lower is None:
+            self.model.add(expr <= upper)
+        elif upper is None:
+            self.model.add(expr >= lower)
+        else:
+            self.model.add_linear_constraint(expr, lower, upper)
 
-    def _at_most_one(self, xs: Sequence[cp_model.IntVar]) -> None:
-        self.model.add_at_most_one(xs)
+    def _at_most_one(self, xs: Sequence[Var]) -> None:
         self.rows.append(([x.index for x in xs], [1.0] * len(xs), -math.inf, 1))
+        if self.model is not None:
+            self.model.add_at_most_one(xs)
 
-    def _implies(self, a: cp_model.IntVar, b: cp_model.IntVar) -> None:
-        self.model.add_implication(a, b)
+    def _implies(self, a: Var, b: Var) -> None:
         self.rows.append(([a.index, b.index], [1.0, -1.0], -math.inf, 0))
+        if self.model is not None:
+            self.model.add_implication(a, b)
 
     # --- objective levels ------------------------------------------------------------------
 
@@ -383,16 +416,18 @@ class PlacementModel:
     def placed_terms(self) -> Terms:
         """Level 1 (maximise): the priority-weighted number of students placed."""
         weights = {s.id: s.weight for s in self.problem.students}
-        variables: list[cp_model.IntVar] = []
+        variables: list[Var] = []
         coefficients: list[int] = []
         constant = 0
-        for student in sorted(self.placed):
+        for student in sorted(self.by_student):
             weight = weights.get(student, 1)
-            placed = self.placed[student]
-            if isinstance(placed, int):  # a pinned student in the one-placement model
-                constant += weight * placed
+            if student in self.placed_var:
+                parts = [self.placed_var[student]]
+            elif student in self._sums:
+                parts = self._sums[student]
+            else:  # a pinned student in the one-placement model
+                constant += weight
                 continue
-            parts = [placed] if isinstance(placed, cp_model.IntVar) else self._sums[student]
             variables.extend(parts)
             coefficients.extend([weight] * len(parts))
         return variables, coefficients, constant
@@ -404,7 +439,7 @@ class PlacementModel:
 
     def preference_terms(self) -> Terms:
         """Level 2 (maximise): preference values less the per-student count penalty."""
-        variables: list[cp_model.IntVar] = []
+        variables: list[Var] = []
         coefficients: list[int] = []
         for i, arc in enumerate(self.arcs):
             value = self.scale.preference(arc)
@@ -432,6 +467,7 @@ class PlacementModel:
 
     def expr(self, level: str) -> cp_model.LinearExpr:
         """The CP-SAT expression of an objective level by name."""
+        assert self.model is not None, "a model built without cp_sat has no expressions"
         variables, coefficients, constant = self.terms(level)
         return cp_model.LinearExpr.weighted_sum(variables, coefficients) + constant
 
@@ -447,6 +483,7 @@ class PlacementModel:
 
     def hint(self, assignments: Sequence[tuple[int, int]]) -> None:
         """Start the search from ``assignments`` (every variable gets a hinted value)."""
+        assert self.model is not None, "a model built without cp_sat takes no hint"
         self.model.clear_hints()
         values = self.values_of(assignments)
         variables = [*self.x, *self.placed_var.values(), *(v for v, _ in self.indicators)]
@@ -457,7 +494,7 @@ class PlacementModel:
     def values_of(self, assignments: Collection[tuple[int, int]]) -> list[int]:
         """Every variable's value (by index) when the arcs of ``assignments`` in this model
         are taken: the x, the placed and extra counts, and the indicators."""
-        values = [0] * len(self.model.proto.variables)
+        values = [0] * self.num_vars
         chosen = {self.index[p] for p in assignments if p in self.index}
         counts: dict[int, int] = defaultdict(int)
         for i in chosen:

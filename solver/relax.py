@@ -72,7 +72,7 @@ def highs_of(
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", seed)
-    n = len(model.model.proto.variables)
+    n = model.num_vars
     h.addVars(n, np.zeros(n), np.ones(n))
     _add_rows(h, model.rows)
     if integer is not False:
@@ -111,7 +111,7 @@ def _set_costs(
 ) -> None:
     """Make HiGHS's objective the sum of ``coefficients`` times ``columns`` (every other
     variable costs nothing)."""
-    n = len(model.model.proto.variables)
+    n = model.num_vars
     cost = np.zeros(n)
     np.add.at(cost, np.asarray(columns, dtype=np.int64), coefficients)
     h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)

@@ -171,6 +171,26 @@ def test_lp_begun_in_the_background_gives_the_same_bound_and_short_runs_still_fi
     assert relax.optimise("travel", spent * 0.7) is not None
 
 
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), compact=st.booleans())
+def test_model_written_for_highs_alone_has_the_very_rows_and_columns(
+    seed: int, compact: bool
+) -> None:
+    # Without a CP-SAT model the rows and the objective terms must be the same, column for
+    # column, or the LP would bound another model than the one CP-SAT searches.
+    problem = random_problem(seed, students=40, hosts=6, opportunities=20, choices=4)
+    both = PlacementModel(problem, compact=compact)
+    rows = PlacementModel(problem, compact=compact, cp_sat=False)
+    assert rows.model is None
+    assert rows.num_vars == both.num_vars == len(both.model.proto.variables)
+    assert rows.rows == both.rows
+    for level in level_names(problem):
+        mine, theirs = rows.terms(level), both.terms(level)
+        assert [v.index for v in mine[0]] == [v.index for v in theirs[0]]
+        assert mine[1:] == theirs[1:]
+    assert rows.values_of(problem.pins) == both.values_of(problem.pins)
+
+
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), relaxed=st.booleans())
 def test_travel_in_two_exact_steps_is_the_true_optimum_or_a_valid_bound(
