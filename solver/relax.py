@@ -37,6 +37,7 @@ from solver.model import PlacementModel
 # The LP's values are trusted to this relative precision before rounding to an integer.
 TOLERANCE = 1e-6
 _FEASIBLE = 2  # HiGHS's kSolutionStatusFeasible
+_DUAL, _PRIMAL = 1, 4  # HiGHS's simplex_strategy values
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class Relaxation:
         self._x = np.array([v.index for v in model.x], dtype=np.int64)
         self._arcs = [(a.student, a.slot) for a in model.arcs]
         self._pending: threading.Thread | None = None
+        self._level: str | None = None  # the level HiGHS last optimised
 
     def start(self, level: str, time_limit_s: float) -> None:
         """Begin optimising ``level`` with every row so far in the background, for the
@@ -169,9 +171,21 @@ class Relaxation:
         """Give HiGHS the model's new rows, ``level`` as objective and the time limit;
         returns the level's constant."""
         h = self.highs
-        _add_rows(h, self.model.rows[self._rows :])
+        rows = self.model.rows[self._rows :]
+        _add_rows(h, rows)
         self._rows = len(self.model.rows)
         constant = _set_objective(h, self.model, level)
+        # The simplex that goes on from the last basis. A new level is a new objective over
+        # rows that basis already satisfies (each hold is at most the last LP's optimum):
+        # primal simplex. New rows under the same objective (a hold tightened) leave the
+        # basis optimal but infeasible: dual simplex. Measured at 10,000 students: the
+        # travel LP in 3.0 s with primal, 11.5 s with dual; a tightened preference hold
+        # then cost primal simplex 13 s without an end, dual 2 s.
+        if level != self._level:
+            h.setOptionValue("simplex_strategy", _DUAL if self._level is None else _PRIMAL)
+            self._level = level
+        elif rows:
+            h.setOptionValue("simplex_strategy", _DUAL)
         _time_limit(h, time_limit_s)
         return constant
 

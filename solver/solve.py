@@ -96,24 +96,26 @@ def solve(
     # optimum bounds level 1 (groups aside) and, groups settled, is usually reached.
     single = solve_flow(problem, host_caps=True, travel=True, single=True, bonus=problem.previous)
     placed_bound = evaluate(problem, single.assignments)[0]
-    base, group_rounds = _settle_groups(problem, single.assignments)
-    placed = evaluate(problem, base)[0]
     # The full model and its LP relaxation, when there is time for them: the LP bounds
     # every level, and its reduced costs cut the search down to what HiGHS proves
     # (solver.relax); CP-SAT takes the whole model when that is not enough.
-    model: PlacementModel | None = None
+    model: PlacementModel | None = None  # the LP's, rows only
+    cp: PlacementModel | None = None  # CP-SAT's, built when a CP-SAT stage needs it
     relax: Relaxation | None = None
     if _lp_worth_trying(problem, _left(params, started) * 0.5):
-        model = PlacementModel(problem, compact=True)
+        model = PlacementModel(problem, compact=True, cp_sat=False)
         relax = Relaxation(model)
         if len(levels) > 1:
-            # Level 2's LP starts at once on the other core, holding level 1 at the
-            # placement in hand: a weaker hold than level 1's optimum, so its work stays
-            # valid; once level 1 is settled the hold is tightened and HiGHS goes on from
-            # where it got. Measured at 10,000 students: the preference LP (17 s) runs
-            # alongside HiGHS proving level 1 and the hint's flows.
-            model.hold("placed", placed)
+            # Level 2's LP starts at once on the other core, holding level 1 at what the
+            # flow's placement keeps once its clashes are dropped: a weaker hold than
+            # level 1's optimum, so its work stays valid; once level 1 is settled the
+            # hold is tightened and HiGHS goes on from where it got. Measured at 10,000
+            # students: the preference LP (17 s alone) runs alongside settling the groups,
+            # HiGHS proving level 1 and the hint's flows.
+            model.hold("placed", evaluate(problem, repair(problem, single.assignments)[0])[0])
             relax.start(levels[1], _left(params, started) * 0.6)
+    base, group_rounds = _settle_groups(problem, single.assignments)
+    placed = evaluate(problem, base)[0]
     stage: Stage | None = None
     method = "min_cost_flow"
     if placed < placed_bound and relax is not None:
@@ -155,8 +157,14 @@ def solve(
         stages[0] = Stage("placed", first.method, status, values[0], first.bound, first.wall_s)
     if relax is not None:
         relax.wait()  # before the model gains rows
-    if model is not None:
-        model.hold("placed", values[0])
+
+    def hold(level: str, value: int) -> None:
+        """Keep ``level`` at ``value`` or better from now on, in every model built."""
+        for held in (model, cp):
+            if held is not None:
+                held.hold(level, value)
+
+    hold("placed", values[0])
 
     # Known bounds per level; see module doc.
     known: dict[str, int] = {}
@@ -189,8 +197,7 @@ def solve(
             method, wall = ("min_cost_flow", 0.0) if spent is None else (LP_MIP, spent)
             stages.append(Stage(level, method, OPTIMAL, value, value, wall))
             _report(progress, stages[-1], started)
-            if model is not None:
-                model.hold(level, value)
+            hold(level, value)
             continue
         remaining = _left(params, started)
         if later and relax is not None:
@@ -207,17 +214,18 @@ def solve(
                 stages.append(Stage(level, LP_MIP, FEASIBLE, value, bound, spent))
             _report(progress, stages[-1], started)
             proven_all = False
-            if model is not None:
-                model.hold(level, value)
+            hold(level, value)
             continue
-        if model is None:
-            model = PlacementModel(problem)
+        if cp is None:
+            # The LP's model is written for HiGHS alone; CP-SAT gets its own, compact as
+            # well where the LP's is (measured at 10,000 students: 4.9 s to build).
+            cp = PlacementModel(problem, compact=relax is not None)
             for earlier in stages:
-                model.hold(earlier.level, earlier.objective)
+                cp.hold(earlier.level, earlier.objective)
             overrun = len(problem.arcs) / OVERRUN_ARCS_PER_SECOND
             budget = min(budget, _left(params, started) - overrun)
         stage, found = _cp_sat_stage(
-            model, level, incumbent, known.get(level), budget, params, progress, started
+            cp, level, incumbent, known.get(level), budget, params, progress, started
         )
         stages.append(stage)
         _report(progress, stage, started)
@@ -227,7 +235,7 @@ def solve(
             if not better(problem, values, found_values):
                 incumbent, values = found, found_values
         proven_all = proven_all and stage.status == OPTIMAL
-        model.hold(level, values[position])
+        hold(level, values[position])
 
     if relax is not None:
         relax.wait()  # HiGHS keeps no thread past the solve
@@ -288,7 +296,7 @@ def _placed_stage(
     simplex (degenerate over the many equally good remote seats) and CP-SAT did not close
     37,710 against 37,713 in 20 s.
     """
-    single = PlacementModel(problem, single=True)
+    single = PlacementModel(problem, single=True, cp_sat=False)
     integer = [var.index for var, _ in single.indicators]
     mip = solve_mip(single, "placed", base, budget, params.seed, integer=integer)
     value, found = evaluate(problem, base)[0], None
@@ -325,32 +333,38 @@ def _lp_stage(
     minimise = level == "travel"
     position = level_names(problem).index(level)
     later = level_names(problem)[position + 1 :]
-    # The LP's time includes waiting for its run begun in the background, and the last
-    # level's LP may have to wait most: measured at 10,000 students, the travel LP waited
-    # 11.4 s for that run, then needed 2 s more with the tighter preference hold.
+    # The LP's time includes waiting for its run begun in the background.
     lp = relax.optimise(level, budget * (0.5 if later else 0.8))
     if lp is None:
         return None, None
     bound = _tighter(known, lp.bound, minimise)
     best, found = evaluate(problem, incumbent)[position], None
-    if later:
-        # The next level's LP starts on the other core while HiGHS searches this one,
-        # holding this level at the placement in hand (no better than the value it ends
-        # with, so the LP's work stays valid); measured at 10,000 students, the travel LP
-        # (9 s) then runs alongside the preference search.
-        relax.model.hold(level, best)
-        relax.start(later[0], _left(params, started) * 0.6)
 
-    def search(
-        region: Collection[Pair], share: float, exact: bool = False
-    ) -> tuple[PlacementModel, MipResult]:
-        sub = PlacementModel(problem, single=level == "placed", only=region)
+    def next_level() -> None:
+        """Start the next level's LP on the other core, holding this level at the best
+        placement so far (no better than the value the level ends with, so the LP's work
+        stays valid). Measured at 10,000 students: started after the support search, with
+        the hold it found (preference 206,506), the travel LP took 3.9 s; started before
+        it, with the hint's 205,557, it took 5 s and then 9.4 s more once the hold was
+        tightened."""
+        if later:
+            relax.model.hold(level, best)
+            relax.start(later[0], _left(params, started) * 0.6)
+
+    def neighbourhood(region: Collection[Pair], cp_sat: bool = False) -> PlacementModel:
+        """The model of ``region`` alone, with the levels before this one held."""
+        sub = PlacementModel(problem, single=level == "placed", only=region, cp_sat=cp_sat)
         for earlier, value in holds:
             sub.hold(earlier, value)
+        return sub
+
+    def search(region: Collection[Pair], share: float, exact: bool = False) -> MipResult:
         left = (budget - (time.perf_counter() - t0)) * share
-        mip = solve_mip(sub, level, found or incumbent, left, params.seed, exact=exact)
+        mip = solve_mip(
+            neighbourhood(region), level, found or incumbent, left, params.seed, exact=exact
+        )
         take(mip.assignments)
-        return sub, mip
+        return mip
 
     def take(assignments: tuple[Pair, ...] | None) -> None:
         """Keep ``assignments`` when they are better on this level than the best so far."""
@@ -370,20 +384,23 @@ def _lp_stage(
         # Half the time for the support, half for what fixing leaves; all of it for the
         # support when fixing leaves too much for HiGHS to search whole.
         search(lp.support | set(found or incumbent), 0.5 if len(needed) <= MIP_ARCS else 1.0)
+    next_level()  # runs alongside the search of what fixing leaves
     if best != bound:
         start = best
         if start != searched:  # the support held a better placement: fixing drops more
             needed = beating(start)
         if len(needed) <= MIP_ARCS:
-            sub, mip = search(needed, 1.0, exact=True)
+            mip = search(needed, 1.0, exact=True)
             inside = start if mip.infeasible else mip.bound
             left = budget - (time.perf_counter() - t0)
             if not mip.infeasible and inside != best and mip.optimal and left > 0.2:
                 # Should HiGHS stop short of the last unit (it may, within a relative 1e-6;
                 # travel is solved in exact steps for that reason), CP-SAT, exact in
                 # integers, closes the rest.
+                closer = neighbourhood(needed, cp_sat=True)
+                left = budget - (time.perf_counter() - t0)
                 closing, closed = _cp_sat_stage(
-                    sub, level, found or incumbent, inside, left, params, progress, started
+                    closer, level, found or incumbent, inside, left, params, progress, started
                 )
                 take(closed)
                 inner = start if closing.status == INFEASIBLE else closing.bound

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -189,6 +190,35 @@ def test_model_written_for_highs_alone_has_the_very_rows_and_columns(
         assert [v.index for v in mine[0]] == [v.index for v in theirs[0]]
         assert mine[1:] == theirs[1:]
     assert rows.values_of(problem.pins) == both.values_of(problem.pins)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_lp_going_on_from_the_last_basis_equals_the_lp_solved_afresh(seed: int) -> None:
+    # Level after level the relaxation goes on from the last basis (primal simplex for a
+    # new objective, dual once a hold is tightened); each value must be the one a fresh
+    # LP with the same rows finds.
+    problem = random_problem(seed, students=60, hosts=8, opportunities=30, choices=4)
+    model = PlacementModel(problem, compact=True, cp_sat=False)
+    relax = Relaxation(model)
+
+    def afresh(level: str) -> float:
+        result = Relaxation(model).optimise(level, 30)
+        assert result is not None
+        return result.value
+
+    placed = relax.optimise("placed", 30)
+    assert placed is not None
+    model.hold("placed", placed.bound - 1)  # a weaker hold first, as in a solve
+    first = relax.optimise("preference", 30)
+    assert first is not None and first.value == pytest.approx(afresh("preference"))
+    model.hold("preference", first.bound - 40)
+    loose = relax.optimise("travel", 30)
+    assert loose is not None and loose.value == pytest.approx(afresh("travel"))
+    model.hold("preference", first.bound)  # tightened: the travel LP goes on by dual simplex
+    tight = relax.optimise("travel", 30)
+    assert tight is not None and tight.value == pytest.approx(afresh("travel"))
+    assert tight.value >= loose.value
 
 
 @settings(max_examples=40, deadline=None)
