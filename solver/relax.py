@@ -6,7 +6,7 @@ through ``highspy``, pinned to the HiGHS that OR-Tools bundles (another version 
 beside it).
 
 - :class:`Relaxation` keeps one LP of the whole model and re-optimises it level after level,
-  each from the last one's basis (measured at 10,000 students: the travel LP takes 1.7 s so,
+  each from the last one's basis (measured at 10,000 students: the travel LP takes 3.8 s so,
   19 s from scratch). For each level it gives a **bound** no integer placement can beat,
   rounded outwards, the LP's **support** (measured: 4,854 of 211,898 arcs, nearly all at 0
   or 1) and the reduced costs that **fix arcs**: an arc at 0 whose reduced cost is worse
