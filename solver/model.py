@@ -351,17 +351,16 @@ class PlacementModel:
     # --- constraints, recorded twice ---------------------------------------------------------
 
     def _bool(self) -> Var:
-        """A new 0/1 variable (a CP-SAT one where there is a CP-SAT model)."""
-        var = Column(self.num_vars) if self.model is None else self.model.new_bool_var("")
-        self.num_vars += 1
-        return var
+        """A new 0/1 variable."""
+        return self._bools(1)[0]
 
     def _bools(self, count: int) -> list[Var]:
-        """``count`` new 0/1 variables."""
-        if self.model is not None:
-            return [self._bool() for _ in range(count)]
+        """``count`` new 0/1 variables (CP-SAT ones where there is a CP-SAT model)."""
+        first = self.num_vars
         self.num_vars += count
-        return list(map(Column, range(self.num_vars - count, self.num_vars)))
+        if self.model is None:
+            return list(map(Column, range(first, self.num_vars)))
+        return [self.model.new_bool_var("") for _ in range(count)]
 
     def _linear(
         self,

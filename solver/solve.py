@@ -344,7 +344,7 @@ def _lp_stage(
         """Start the next level's LP on the other core, holding this level at the best
         placement so far (no better than the value the level ends with, so the LP's work
         stays valid). Measured at 10,000 students: started after the support search, with
-        the hold it found (preference 206,506), the travel LP took 3.9 s; started before
+        the hold it found (preference 206,506), the travel LP took 3.8 s; started before
         it, with the hint's 205,557, it took 5 s and then 9.4 s more once the hold was
         tightened."""
         if later:
