@@ -23,7 +23,7 @@ from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
-from solver.conflicts import overlap_cliques
+from solver.conflicts import exclusive_cliques, overlap_cliques
 from solver.objective import scale_of
 from solver.problem import INTERNSHIP, Arc, Problem, SlotSpec
 
@@ -123,6 +123,9 @@ class PlacementModel:
         # Every constraint also as a linear row (variable indices, coefficients, lower,
         # upper) for the LP relaxation (solver.relax): the same rules, not a second copy.
         self.rows: list[Row] = []
+        # Per student, groups of arcs of which they take one at most, written together as
+        # cliques by _add_exclusions once every rule has given its groups.
+        self.exclusive: dict[int, list[list[int]]] = defaultdict(list)
         self.add_placement_counts()
         self.add_slot_capacity()
         self.add_host_capacity()
@@ -131,6 +134,7 @@ class PlacementModel:
             self.add_one_per_opportunity()
             self.add_no_overlap()
             self.add_weekly_hours()
+        self._add_exclusions()
         self.add_groups()
         self.add_pins()
 
@@ -237,7 +241,7 @@ class PlacementModel:
     def add_kind_limits(self) -> None:
         """Hard: a student holds at most ``max_per_kind`` placements of each kind (for a
         student written as held to one placement, only a kind whose limit is 0 needs a
-        row)."""
+        row). A limit of one is an exclusion (see _add_exclusions)."""
         for student, arcs in self.by_student.items():
             bare = student in self.bare
             per_kind: dict[int, list[int]] = defaultdict(list)
@@ -245,7 +249,11 @@ class PlacementModel:
                 per_kind[self.slots[self.arcs[i].slot].kind].append(i)
             for kind, members in per_kind.items():
                 limit = self.problem.max_per_kind[kind]
-                if len(members) > limit and not (bare and limit >= 1):
+                if len(members) <= limit or (bare and limit >= 1):
+                    continue
+                if limit == 1:
+                    self.exclusive[student].append(members)
+                else:
                     self._linear([self.x[i] for i in members], [1] * len(members), None, limit)
 
     def add_one_per_opportunity(self) -> None:
@@ -256,15 +264,13 @@ class PlacementModel:
             per_opp: dict[int, list[int]] = defaultdict(list)
             for i in arcs:
                 per_opp[self.slots[self.arcs[i].slot].opportunity].append(i)
-            for members in per_opp.values():
-                if len(members) > 1:
-                    self._at_most_one([self.x[i] for i in members])
+            self.exclusive[student].extend(m for m in per_opp.values() if len(m) > 1)
 
     def add_no_overlap(self) -> None:
         """Hard: no two of a student's slots have overlapping sessions.
 
         One at-most-one per clique of mutually overlapping slots (solver.conflicts) and
-        student, instead of one constraint per clashing pair.
+        student, instead of one constraint per clashing pair (see _add_exclusions).
         """
         cliques_of: dict[int, list[int]] = defaultdict(list)
         for c, clique in enumerate(overlap_cliques(self.problem.slots)):
@@ -277,12 +283,16 @@ class PlacementModel:
             for i in arcs:
                 for c in cliques_of.get(self.arcs[i].slot, ()):
                     buckets[c].append(i)
-            seen: set[tuple[int, ...]] = set()
-            for members in buckets.values():
-                key = tuple(members)
-                if len(members) > 1 and key not in seen:
-                    seen.add(key)
-                    self._at_most_one([self.x[i] for i in members])
+            self.exclusive[student].extend(m for m in buckets.values() if len(m) > 1)
+
+    def _add_exclusions(self) -> None:
+        """One at-most-one per maximal clique of each student's exclusions (one slot per
+        opportunity, one placement of a kind limited to one, no overlapping sessions)
+        merged, rather than one per group: the same rule for 0/1 choices, and a far
+        tighter LP (see solver.conflicts.exclusive_cliques)."""
+        for groups in self.exclusive.values():
+            for clique in exclusive_cliques(groups):
+                self._at_most_one([self.x[i] for i in clique])
 
     def add_weekly_hours(self) -> None:
         """Hard: a minor's busiest week stays within the cap for their age.

@@ -7,7 +7,7 @@ from itertools import combinations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.conflicts import overlap_cliques
+from solver.conflicts import exclusive_cliques, overlap_cliques
 from solver.problem import JOB_SHADOW, SlotSpec
 
 
@@ -64,3 +64,31 @@ def test_overlap_cliques_cover_exactly_the_clashing_pairs(sessions: list) -> Non
     assert len(set(cliques)) == len(cliques)
     for a, b in combinations(cliques, 2):
         assert not set(a) <= set(b) and not set(b) <= set(a)  # only maximal ones
+
+
+def test_exclusive_cliques_merge_three_pairs_into_one_triangle() -> None:
+    # One slot per opportunity {1, 2}; slot 3 clashes in time with 1 and with 2.
+    assert exclusive_cliques([[1, 2], [1, 3], [2, 3], [4]]) == [(1, 2, 3)]
+    assert exclusive_cliques([[1, 2], [3, 4]]) == [(1, 2), (3, 4)]  # apart: as given
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.lists(st.integers(0, 8), max_size=5), max_size=8))
+def test_exclusive_cliques_are_the_maximal_cliques_of_the_groups(groups: list) -> None:
+    cliques = exclusive_cliques(groups)
+    clashing = {pair for g in groups for pair in combinations(sorted(set(g)), 2)}
+    covered = {pair for clique in cliques for pair in combinations(clique, 2)}
+    assert covered == clashing  # the same rule: every clash covered, no new one
+    assert len(set(cliques)) == len(cliques)
+    items = {i for g in groups for i in g}
+    for clique in cliques:
+        assert len(clique) >= 2 and list(clique) == sorted(set(clique))
+        # Maximal: no item outside clashes with every member.
+        others = items - set(clique)
+        assert not any(all(tuple(sorted((o, c))) in clashing for c in clique) for o in others)
+
+
+def test_exclusive_cliques_past_the_limit_keep_the_groups(monkeypatch) -> None:
+    monkeypatch.setattr("solver.conflicts._MOST_CLIQUES", 0)
+    groups = [[2, 1], [1, 3], [2, 3], [1, 2], [1]]
+    assert exclusive_cliques(groups) == [(1, 2), (1, 3), (2, 3)]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from solver.check import check_assignments
 from solver.model import PlacementModel
 from solver.objective import evaluate, level_names
-from solver.problem import Arc, HostSpec, Problem, StudentSpec
+from solver.problem import INTERNSHIP, Arc, HostSpec, Problem, StudentSpec
 from solver.relax import Relaxation, solve_mip
 from tests.solver.instances import random_problem
 from tests.solver.test_solve import _brute_force, _problem, _slot
@@ -67,6 +67,29 @@ def test_lp_counts_a_student_once_at_a_capped_host_however_the_slots_are_split()
     )
     result = Relaxation(PlacementModel(problem)).optimise("placed", 10)
     assert result is not None and result.bound == 1
+
+
+def test_lp_takes_one_of_two_dated_slots_and_an_internship_clashing_with_both() -> None:
+    # One student, two dated shadows of one opportunity and an internship whose sessions
+    # clash with each. Rule by rule these are three pairs, which an LP meets with all three
+    # at one half: one and a half placements, and a preference bound above anything a
+    # coordinator can get. As one clique of three the LP takes one at most.
+    day = 1440
+    slots = [
+        _slot(0, opp=7, sessions=[(540, 720)]),
+        _slot(1, opp=7, sessions=[(day + 540, day + 720)]),
+        _slot(2, kind=INTERNSHIP, sessions=[(600, 660), (day + 600, day + 660)]),
+    ]
+    arcs = [Arc(0, 0, 1), Arc(0, 1, 2), Arc(0, 2, 3)]
+    problem = _problem([StudentSpec(0)], slots, arcs)
+    optimum = _brute_force(problem)
+    assert optimum is not None
+    model = PlacementModel(problem)
+    relax = Relaxation(model)
+    model.hold("placed", optimum[0])
+    preference = relax.optimise("preference", 10)
+    assert preference is not None and preference.bound == optimum[1]
+    assert len(preference.support) == 1
 
 
 def test_lp_support_is_where_the_relaxation_places_students() -> None:
