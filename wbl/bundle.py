@@ -205,6 +205,14 @@ class OpportunityRow:
     line: int = field(default=0, compare=False)
 
 
+# What an opportunity row and a host's opportunity form (wbl.services.opportunities) both
+# give, stored in the opportunity's columns of the same names.
+OPPORTUNITY_FIELDS = (
+    "title", "career_cluster", "capacity", "schedule", "min_age", "min_grade",
+    "requires_consent", "requires_work_permit", "hazardous", "remote", "hours",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class PreferenceRow:
     student: str

@@ -3,6 +3,7 @@ import's slot sync, edits that never drop a student, and the host's accept and d
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.bundles import OPPORTUNITIES_CSV, write_tiny_bundle
+from wbl.bundle import OPPORTUNITY_FIELDS, OpportunityRow
 from wbl.geocode import AddressLocator
 from wbl.models import (
     Decision,
@@ -508,3 +510,12 @@ def test_decline_placement_refused_unless_proposed_or_published(
     tiny.rollback()
     assert tiny.get(Placement, placement.id).status is status
     assert tiny.scalar(select(func.count()).select_from(HostReview)) == reviews_before
+
+
+def test_a_host_form_and_a_bundle_row_fill_the_same_opportunity_columns() -> None:
+    # Both are stored through OPPORTUNITY_FIELDS: a field added to one but not the list
+    # (or not the other) would be dropped without a word on import or on a host's save.
+    form = {f.name for f in fields(OpportunitySpec)} - {"kind"}
+    row = {f.name for f in fields(OpportunityRow)} - {"code", "host", "kind", "line"}
+    assert form == row == set(OPPORTUNITY_FIELDS)
+    assert set(OPPORTUNITY_FIELDS) <= set(Opportunity.__table__.columns.keys())

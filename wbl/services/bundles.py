@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from wbl.bundle import (
     HOSTS_FILE,
+    OPPORTUNITY_FIELDS,
     STUDENTS_FILE,
     Bundle,
     BundleError,
@@ -328,18 +329,8 @@ def _opportunity_values(o: OpportunityRow, calendars: dict[str, str]) -> dict[st
     return {
         "code": o.code,
         "kind": Kind(o.kind),
-        "title": o.title,
-        "career_cluster": o.career_cluster,
-        "capacity": o.capacity,
-        "schedule": o.schedule,
+        **{name: getattr(o, name) for name in OPPORTUNITY_FIELDS},
         "schedule_ics": ics,
-        "min_age": o.min_age,
-        "min_grade": o.min_grade,
-        "requires_consent": o.requires_consent,
-        "requires_work_permit": o.requires_work_permit,
-        "hazardous": o.hazardous,
-        "remote": o.remote,
-        "hours": o.hours,
     }
 
 

@@ -24,6 +24,7 @@ from datetime import date, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from wbl.bundle import OPPORTUNITY_FIELDS
 from wbl.models import (
     Decision,
     Host,
@@ -458,18 +459,10 @@ def has_control_characters(text: str) -> bool:
 
 def _columns(spec: OpportunitySpec) -> dict[str, object]:
     return {
+        **{name: getattr(spec, name) for name in OPPORTUNITY_FIELDS},
         "kind": spec.kind,
         "title": spec.title.strip(),
         "career_cluster": spec.career_cluster.strip(),
-        "capacity": spec.capacity,
-        "schedule": spec.schedule,
-        "min_age": spec.min_age,
-        "min_grade": spec.min_grade,
-        "requires_consent": spec.requires_consent,
-        "requires_work_permit": spec.requires_work_permit,
-        "hazardous": spec.hazardous,
-        "remote": spec.remote,
-        "hours": spec.hours,
     }
 
 
