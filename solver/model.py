@@ -209,6 +209,7 @@ class PlacementModel:
                     continue
                 at_host = self._bool()
                 self._at_most_one_sums(parts, at_host)
+                self._placed_only_through(student, at_host, arcs)
                 self.indicators.append((at_host, arcs))
                 members.append(at_host)
             self._linear(members, [1] * len(members), None, caps[host])
@@ -237,6 +238,21 @@ class PlacementModel:
             else:
                 xs = [self.x[i] for i in part]
                 self._linear([*xs, indicator], [1] * len(xs) + [-1], None, 0)
+
+    def _placed_only_through(self, student: int, indicator: Var, arcs: list[int]) -> None:
+        """``placed[student] <= indicator + sum(x of the student's arcs not in arcs)``: a
+        student placed through none of their other arcs is placed through ``arcs``, which
+        set ``indicator``. Implied for 0/1 choices, but an LP otherwise places a student
+        with half of each of two slots at a capped host while counting them as half a
+        student there (measured on the generated term of 10,000 students: 337 rows raise
+        the travel level's LP bound from 2,807,020,484 to 2,814,548,374 and lower the
+        preference level's from 207,056 to 206,911)."""
+        placed = self.placed_var.get(student)
+        if placed is None:
+            return
+        inside = set(arcs)
+        others = [self.x[i] for i in self.by_student[student] if i not in inside]
+        self._linear([placed, indicator, *others], [1, -1] + [-1] * len(others), None, 0)
 
     def add_kind_limits(self) -> None:
         """Hard: a student holds at most ``max_per_kind`` placements of each kind (for a
@@ -322,6 +338,7 @@ class PlacementModel:
                     carrying = [i for i in arcs if self.arcs[i].weekly_cap == cap]
                     for i in carrying:
                         self._implies(self.x[i], enforce)
+                    self._placed_only_through(student, enforce, carrying)
                     self.indicators.append((enforce, carrying))
                 for terms in heavy:
                     xs, minutes = [self.x[i] for i, _ in terms], [m for _, m in terms]

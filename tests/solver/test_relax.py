@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from solver.check import check_assignments
 from solver.model import PlacementModel
 from solver.objective import evaluate, level_names
-from solver.problem import INTERNSHIP, Arc, HostSpec, Problem, StudentSpec
+from solver.problem import INTERNSHIP, MICRO_INTERNSHIP, Arc, HostSpec, Problem, StudentSpec
 from solver.relax import Relaxation, solve_mip
 from tests.solver.instances import random_problem
 from tests.solver.test_solve import _brute_force, _problem, _slot
@@ -65,6 +65,21 @@ def test_lp_counts_a_student_once_at_a_capped_host_however_the_slots_are_split()
     problem = _problem(
         [StudentSpec(0), StudentSpec(1)], slots, arcs, hosts=[HostSpec(0, max_students=1)]
     )
+    result = Relaxation(PlacementModel(problem)).optimise("placed", 10)
+    assert result is not None and result.bound == 1
+
+
+def test_lp_places_no_student_through_half_a_seat_at_a_capped_host() -> None:
+    # A host that takes one student, two who want a shadow and a micro-internship there
+    # (both at once is allowed). Otherwise an LP places each student with half of each
+    # slot, counting each as half a student at the host: both "placed" in one seat.
+    slots = [_slot(0, host=0, cap=2), _slot(1, host=0, kind=MICRO_INTERNSHIP, cap=2)]
+    arcs = [Arc(s, t, 1 + t) for s in (0, 1) for t in (0, 1)]
+    problem = _problem(
+        [StudentSpec(0), StudentSpec(1)], slots, arcs, hosts=[HostSpec(0, max_students=1)]
+    )
+    optimum = _brute_force(problem)
+    assert optimum is not None and optimum[0] == 1
     result = Relaxation(PlacementModel(problem)).optimise("placed", 10)
     assert result is not None and result.bound == 1
 
@@ -168,13 +183,18 @@ def test_one_placement_model_with_only_the_group_hosts_integer_is_exact(seed: in
 
 
 def test_mip_without_integer_variables_gives_the_lp_bound_and_no_fractional_placement() -> None:
-    # Seed 1's LP reaches 9 for level 1 with students split between slots, where the true
-    # optimum is 8: the LP bound stands, and no rounded placement (which could break a
-    # capacity) is returned.
-    problem = _small(1)
+    # A minor with a weekly cap of 6 hours and two 4-hour shadows in one week: the LP takes
+    # the first and half the second (preference 20), where only one fits (15). The LP
+    # bound stands, and no rounded placement (which would break the cap) is returned.
+    slots = [_slot(0, weeks=[(1, 240)]), _slot(1, weeks=[(1, 240)])]
+    arcs = [Arc(0, 0, 1, weekly_cap=360), Arc(0, 1, 2, weekly_cap=360)]
+    problem = _problem([StudentSpec(0)], slots, arcs)
+    optimum = _brute_force(problem)
+    assert optimum == (1, 15, 0)
     model = PlacementModel(problem)
-    mip = solve_mip(model, "placed", [], 10, integer=[])
-    assert mip.bound == 9 and _brute_force(problem)[0] == 8
+    model.hold("placed", 1)
+    mip = solve_mip(model, "preference", [], 10, integer=[])
+    assert mip.bound == 20
     assert mip.assignments is None
 
 
