@@ -1,10 +1,11 @@
 """Two-sided matching over a :class:`~solver.problem.Problem`: deferred acceptance, random
-serial dictatorship, and the blocking pairs of any placement.
+serial dictatorship, the blocking pairs of any placement, and a walk that satisfies them.
 
-Stable mode starts from :func:`deferred_acceptance`; the benchmarks use both algorithms as
-baselines; :func:`blocking_pairs` is what a report counts. The algorithms are pure functions
-returning sorted ``(student, slot)`` tuples that keep every hard rule
-:func:`solver.check.check_assignments` checks.
+Stable mode runs :func:`deferred_acceptance`, then :func:`satisfy_blocking_pairs`; the
+benchmarks use deferred acceptance and serial dictatorship as baselines; :func:`blocking_pairs`
+is what a report counts. The algorithms are pure functions returning sorted
+``(student, slot)`` tuples that keep every hard rule :func:`solver.check.check_assignments`
+checks.
 
 Preferences, shared by all three:
 
@@ -18,12 +19,14 @@ Preferences, shared by all three:
 Pins are placed first and never given up; they count against capacity and host caps.
 Side constraints (overlapping sessions, weekly hours, groups, host caps) can rule out every
 stable matching, so a result is reported with its number of blocking pairs rather than
-promised to have none; see :func:`deferred_acceptance` for what does hold.
+promised to have none; see :func:`deferred_acceptance` for what does hold, and
+:func:`satisfy_blocking_pairs` for the pairs a move of one student can satisfy.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from bisect import bisect_left
 from collections import defaultdict, deque
 from collections.abc import Iterable
@@ -103,6 +106,10 @@ class _Instance:
         self.capacity = [s.capacity for s in slots]
         self.weeks = [s.week_minutes for s in slots]
         self.host_cap = {h.id: h.max_students for h in problem.hosts if h.max_students is not None}
+        self.slots_of_host: dict[int, list[int]] = defaultdict(list)  # capped hosts only
+        for t, h in enumerate(self.host):
+            if h in self.host_cap:
+                self.slots_of_host[h].append(t)
         # Sessions sorted by start, with the running maximum of their ends, for a clash test
         # that bisects instead of comparing every pair of sessions.
         self.sessions = [tuple(sorted(s.sessions)) for s in slots]
@@ -656,6 +663,152 @@ def blocking_pairs(
                     continue
             out.append((inst.student_ids[i], inst.slot_ids[t]))
     return sorted(out)
+
+
+def satisfy_blocking_pairs(
+    problem: Problem,
+    assignments: Iterable[tuple[int, int]],
+    *,
+    seed: int = 0,
+    max_rounds: int = 50,
+    deadline: float | None = None,
+) -> tuple[Assignments, list[tuple[int, int]]]:
+    """``assignments`` (every hard rule kept) with blocking pairs satisfied, a round at a time,
+    in the manner of Roth and Vande Vate's random paths to stability; returns the placement
+    with the fewest blocking pairs seen (``assignments`` itself unless one has fewer) and
+    those pairs.
+
+    Each round takes the :func:`blocking_pairs` of the placement in a seeded random order and
+    satisfies every one that touches no student, slot or host changed earlier in the round:
+    the student takes the slot, giving up their least-preferred placement that makes it
+    fit their own rules when it does not fit as it is (the swap that makes the pair block);
+    a full slot lets go of its least-preferred movable student; a capped host then over
+    ``max_students`` lets go of its least-preferred movable student at every slot they hold
+    there. A student let go may block elsewhere next round, and is placed there in turn.
+    Pins are never given up. A pair left alone: an internship away from the host the
+    student's group already has (satisfying it would break the group rule), or one whose
+    host would have to let go of the student themself.
+
+    Without side rules :func:`deferred_acceptance` leaves no pair, and nothing changes. With
+    them a stable matching may not exist and the walk may cycle, so it ends after
+    ``max_rounds`` rounds, at ``deadline`` (``time.perf_counter()``), or when a round
+    changes nothing.
+    """
+    inst = _Instance(problem, seed, keep_pins=False)
+    slot_of, key_of, cap_of, first = inst.slot, inst.key, inst.cap, inst.first
+    kind_of, host_of, capacity, host_cap = inst.kind, inst.host, inst.capacity, inst.host_cap
+    index, slot_index = inst.student_index, inst.slot_index
+    arc_of = {(i, slot_of[j]): j for i in range(len(inst.student_ids))
+              for j in range(first[i], first[i + 1])}  # fmt: skip
+    pins = {(index[s], slot_index[t]) for s, t in problem.pins
+            if s in index and t in slot_index}  # fmt: skip
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, g in enumerate(inst.group):
+        if g is not None:
+            members[g].append(i)
+    rng = random.Random(seed)
+    held: list[dict[int, int]] = []  # each student's slots -> arc j, this round
+    occupants: list[set[int]] = []  # each slot's students, this round
+
+    def holdings(i: int) -> _Holdings:
+        mine = _Holdings(inst, inst.capped_student[i])
+        for u, j in held[i].items():
+            mine.add(u, cap_of[j])
+        return mine
+
+    def at_host(h: int) -> dict[int, list[int]]:
+        """The students holding slots of capped host ``h``, with those slots."""
+        out: dict[int, list[int]] = defaultdict(list)
+        for u in inst.slots_of_host[h]:
+            for k in occupants[u]:
+                out[k].append(u)
+        return out
+
+    def satisfy(i: int, t: int) -> list[tuple[int, int]] | None:
+        """The (student, slot) placements given up when student ``i`` takes slot ``t``
+        (``i``'s own swap first); None when the pair is left alone."""
+        j = arc_of[(i, t)]
+        mine, h = holdings(i), host_of[t]
+        leave: list[tuple[int, int]] = []
+        if not (mine.fits(t, cap_of[j]) and (inst.ranked[j] or not held[i])):
+            worse = [u for u, k in held[i].items() if k > j and (i, u) not in pins
+                     and mine.without(u).fits(t, cap_of[j])]  # fmt: skip
+            if not worse:
+                return None
+            leave.append((i, max(worse, key=held[i].__getitem__)))
+        g = inst.group[i]
+        if kind_of[t] == INTERNSHIP and g is not None:
+            hosts = {host_of[u] for k in members[g] for u in held[k]
+                     if kind_of[u] == INTERNSHIP and (k, u) not in leave}  # fmt: skip
+            if hosts - {h}:
+                return None
+        if len(occupants[t]) >= capacity[t]:
+            movable = [k for k in occupants[t] if (k, t) not in pins]
+            if not movable:
+                return None
+            worst = max(movable, key=lambda k: key_of[held[k][t]])
+            if key_of[held[worst][t]] < key_of[j]:
+                return None
+            leave.append((worst, t))
+        if h in host_cap:
+            there = at_host(h)
+            for k, u in leave:
+                if host_of[u] == h:
+                    there[k].remove(u)
+            there[i].append(t)
+            there = {k: us for k, us in there.items() if us}
+            if len(there) > host_cap[h]:
+                # Each movable student's key: their best over the slots they hold there.
+                keys = {k: min(key_of[j] if (k, u) == (i, t) else key_of[held[k][u]]
+                               for u in us)
+                        for k, us in there.items()
+                        if not any((k, u) in pins for u in us)}  # fmt: skip
+                if not keys:
+                    return None
+                worst = max(keys, key=keys.__getitem__)
+                if worst == i:
+                    return None
+                leave.extend((worst, u) for u in there[worst])
+        return leave
+
+    current = tuple(sorted({(s, t) for s, t in assignments
+                            if (index.get(s, -1), slot_index.get(t, -1)) in arc_of}))  # fmt: skip
+    best = current
+    best_pairs = pairs = blocking_pairs(problem, current, seed=seed)
+    for _ in range(max_rounds):
+        if not pairs or (deadline is not None and time.perf_counter() >= deadline):
+            break
+        held = [{} for _ in inst.student_ids]
+        occupants = [set() for _ in inst.slot_ids]
+        for s, t in current:
+            i, u = index[s], slot_index[t]
+            held[i][u] = arc_of[(i, u)]
+            occupants[u].add(i)
+        touched: set[tuple[str, int]] = set()
+        order = list(pairs)
+        rng.shuffle(order)
+        for s, t_id in order:
+            i, t = index[s], slot_index[t_id]
+            if touched & {("student", i), ("slot", t), ("host", host_of[t])}:
+                continue
+            leave = satisfy(i, t)
+            if leave is None:
+                continue
+            for k, u in leave:
+                del held[k][u]
+                occupants[u].discard(k)
+                touched |= {("student", k), ("slot", u), ("host", host_of[u])}
+            held[i][t] = arc_of[(i, t)]
+            occupants[t].add(i)
+            touched |= {("student", i), ("slot", t), ("host", host_of[t])}
+        if not touched:
+            break  # every pair left is one the walk leaves alone
+        current = tuple(sorted((inst.student_ids[i], inst.slot_ids[u])
+                               for i, mine in enumerate(held) for u in mine))  # fmt: skip
+        pairs = blocking_pairs(problem, current, seed=seed)
+        if len(pairs) < len(best_pairs):
+            best, best_pairs = current, pairs
+    return best, best_pairs
 
 
 def _result(inst: _Instance, hold: list[_Holdings]) -> Assignments:

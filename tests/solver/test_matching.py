@@ -1,4 +1,4 @@
-"""Matching: deferred acceptance, serial dictatorship and blocking pairs.
+"""Matching: deferred acceptance, serial dictatorship, blocking pairs and satisfying them.
 
 Tiny hand-built instances pin down each behaviour; hypothesis then checks deferred acceptance
 against a brute-force enumeration of every stable matching, and both algorithms against the
@@ -21,6 +21,7 @@ from solver.matching import (
     deferred_acceptance,
     lottery,
     preference_order,
+    satisfy_blocking_pairs,
     serial_dictatorship,
 )
 from solver.problem import (
@@ -194,6 +195,46 @@ def test_deferred_acceptance_with_overlaps_may_leave_a_swap_blocking_pair() -> N
     assert result == ((1, 12), (2, 10))
     assert blocking_pairs(problem, result) == [(1, 11)]
     assert blocking_pairs(problem, [(1, 11), (2, 10)]) == []
+
+
+def test_satisfying_the_swap_pair_deferred_acceptance_leaves_makes_it_stable() -> None:
+    # The instance above: student 1 swaps 12 for 11, which they prefer and host 11 accepts.
+    slots = [_slot(10, sessions=((0, 60),)), _slot(11, sessions=((30, 90),)),
+             _slot(12, sessions=((60, 120),))]  # fmt: skip
+    arcs = [Arc(1, 10, rank=1, host_rank=2), Arc(1, 11, rank=2), Arc(1, 12, rank=3),
+            Arc(2, 10, rank=1, host_rank=1)]  # fmt: skip
+    problem = _problem(2, slots, arcs, max_per_kind=(2, 0, 0))
+    result, pairs = satisfy_blocking_pairs(problem, deferred_acceptance(problem))
+    assert _valid(problem, result) == ((1, 11), (2, 10))
+    assert pairs == [] == blocking_pairs(problem, result)
+
+
+def test_satisfying_a_pair_at_a_capped_host_lets_go_of_its_least_preferred_student() -> None:
+    # Host 1 takes two students at most: 1 (at slots 10 and 11) and 2. Slot 10 prefers
+    # student 3 to student 1; student 1 keeps slot 11, so the host would have three, and
+    # lets go of student 2, whom it ranks last.
+    slots = [_slot(10, host=1), _slot(11, host=1), _slot(12, host=1)]
+    arcs = [Arc(1, 10, rank=1, host_rank=2), Arc(1, 11, rank=2, host_rank=1),
+            Arc(2, 12, rank=1, host_rank=3), Arc(3, 10, rank=1, host_rank=1)]  # fmt: skip
+    problem = _problem(3, slots, arcs, hosts=(HostSpec(1, max_students=2),),
+                       max_per_kind=(2, 0, 0))  # fmt: skip
+    start = ((1, 10), (1, 11), (2, 12))
+    assert _valid(problem, start) and blocking_pairs(problem, start) == [(3, 10)]
+    result, pairs = satisfy_blocking_pairs(problem, start)
+    assert _valid(problem, result) == ((1, 11), (3, 10))
+    assert pairs == []
+
+
+def test_satisfying_blocking_pairs_leaves_a_group_member_at_the_group_host() -> None:
+    # Student 1 is pinned to host 1's internship, so student 2 (same group) cannot move to
+    # host 2's, which they prefer: the pair stays, and so does every placement.
+    slots = [_slot(10, host=1, kind=INTERNSHIP, capacity=2), _slot(20, host=2, kind=INTERNSHIP)]
+    arcs = [Arc(1, 10, rank=1), Arc(2, 20, rank=1), Arc(2, 10, rank=2)]
+    students = (StudentSpec(1, group=5), StudentSpec(2, group=5))
+    problem = _problem(students, slots, arcs, max_per_kind=(0, 1, 0), pins=((1, 10),))
+    start = _valid(problem, deferred_acceptance(problem))
+    assert start == ((1, 10), (2, 10))
+    assert satisfy_blocking_pairs(problem, start) == (start, [(2, 20)])
 
 
 def test_deferred_acceptance_keeps_weekly_hours_under_the_cap() -> None:
@@ -564,3 +605,16 @@ def test_matchings_with_side_rules_keep_every_hard_rule(case: tuple) -> None:
     pairs = blocking_pairs(problem, result, seed=seed)
     assert set(pairs).isdisjoint(result)
     assert set(pairs) <= {(a.student, a.slot) for a in problem.arcs}
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(_many_placement_instances(side_rules=True))
+def test_satisfying_blocking_pairs_keeps_every_rule_and_leaves_no_more_pairs(case: tuple) -> None:
+    problem, seed = case
+    start = deferred_acceptance(problem, seed)
+    result, pairs = satisfy_blocking_pairs(problem, start, seed=seed)
+    _valid(problem, result)
+    assert set(problem.pins) <= set(result)
+    assert pairs == blocking_pairs(problem, result, seed=seed)
+    assert len(pairs) <= len(blocking_pairs(problem, start, seed=seed))
+    assert satisfy_blocking_pairs(problem, start, seed=seed) == (result, pairs)

@@ -1,4 +1,5 @@
-"""Stable mode: deferred acceptance reported as a solution, blocking pairs counted."""
+"""Stable mode: deferred acceptance reported as a solution, blocking pairs satisfied where a
+move can, the rest counted and explained."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import pytest
 
 from solver.check import check_assignments
 from solver.matching import blocking_pairs, deferred_acceptance
-from solver.problem import Arc, HostSpec, Params, Problem, SlotSpec, StudentSpec
+from solver.problem import (
+    INTERNSHIP,
+    Arc,
+    HostSpec,
+    Params,
+    Problem,
+    SlotSpec,
+    StudentSpec,
+)
 from solver.solution import FEASIBLE, INFEASIBLE
 from solver.solve import solve
 from solver.stable import solve_stable
@@ -54,3 +63,45 @@ def test_stable_conflicting_pins_are_infeasible() -> None:
     )
     solution = solve_stable(problem, PARAMS)
     assert solution.status == INFEASIBLE and "pins" in solution.message
+
+
+def test_stable_satisfies_a_pair_deferred_acceptance_leaves() -> None:
+    # Student 1 holds 10 and 12, loses 10 to student 2, and cannot retry 11 (clashing with
+    # 12) in deferred acceptance; stable mode then swaps 12 for 11.
+    slots = (
+        SlotSpec(10, 0, 10, 0, 1, ((0, 60),)),
+        SlotSpec(11, 0, 11, 0, 1, ((30, 90),)),
+        SlotSpec(12, 0, 12, 0, 1, ((60, 120),)),
+    )
+    arcs = (Arc(1, 10, 1, host_rank=2), Arc(1, 11, 2), Arc(1, 12, 3), Arc(2, 10, 1, host_rank=1))
+    problem = Problem(
+        (StudentSpec(1), StudentSpec(2)), (HostSpec(0),), slots, arcs, max_per_kind=(2, 0, 0)
+    )
+    params = Params(time_limit_s=10, seed=0, mode="stable")
+    assert blocking_pairs(problem, deferred_acceptance(problem, seed=0)) == [(1, 11)]
+    solution = solve_stable(problem, params)
+    assert solution.assignments == ((1, 11), (2, 10))
+    assert solution.blocking_pairs == 0 and solution.message == ""
+
+
+def test_stable_says_a_pair_left_is_a_group_member_wanting_another_host() -> None:
+    # Student 1 is pinned to host 1's internship; student 2, in the same group, would rather
+    # intern at host 2, which no move of student 2 alone can allow.
+    slots = (SlotSpec(10, 1, 10, INTERNSHIP, 2), SlotSpec(20, 2, 20, INTERNSHIP, 1))
+    arcs = (Arc(1, 10, 1), Arc(2, 20, 1), Arc(2, 10, 2))
+    problem = Problem(
+        (StudentSpec(1, group=5), StudentSpec(2, group=5)),
+        (HostSpec(1), HostSpec(2)),
+        slots,
+        arcs,
+        max_per_kind=(0, 1, 0),
+        pins=((1, 10),),
+    )
+    solution = solve_stable(problem, PARAMS)
+    assert check_assignments(problem, solution.assignments) == []
+    assert solution.assignments == ((1, 10), (2, 10))
+    assert solution.blocking_pairs == 1
+    assert solution.message.startswith(
+        "1 blocking pair remains (a group member who would rather intern away from the "
+        "group's host)"
+    )
