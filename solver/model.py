@@ -120,6 +120,7 @@ class PlacementModel:
         # Indicators implied by arcs (at_host, group_host, weekly enforcement): var and the
         # arcs that imply it, so a hint can set each to whether any of its arcs is taken.
         self.indicators: list[tuple[Var, list[int]]] = []
+        self.group_hosts: list[Var] = []  # the indicators of a group's internship host
         # Every constraint also as a linear row (variable indices, coefficients, lower,
         # upper) for the LP relaxation (solver.relax): the same rules, not a second copy.
         self.rows: list[Row] = []
@@ -365,6 +366,7 @@ class PlacementModel:
                 for arcs in students.values():
                     self._at_most_one_sums(self._exclusive_parts(arcs), group_host)
                 self.indicators.append((group_host, [i for a in students.values() for i in a]))
+                self.group_hosts.append(group_host)
                 chosen.append(group_host)
             self._at_most_one(chosen)
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from solver.check import check_assignments
 from solver.model import PlacementModel
-from solver.objective import evaluate, level_names
+from solver.objective import evaluate, level_names, scale_of
 from solver.problem import INTERNSHIP, MICRO_INTERNSHIP, Arc, HostSpec, Problem, StudentSpec
 from solver.relax import Relaxation, solve_mip
 from tests.solver.instances import random_problem
@@ -289,3 +289,49 @@ def test_travel_in_two_exact_steps_is_the_true_optimum_or_a_valid_bound(
     assert mip.optimal and mip.bound == optimum[2]
     assert mip.assignments is not None and check_assignments(problem, mip.assignments) == []
     assert evaluate(problem, mip.assignments) == optimum
+
+
+def test_branching_on_a_groups_host_proves_the_travel_the_lp_splits_between_hosts() -> None:
+    # A group of two, each ranking host 1's internship first (far) and host 2's third
+    # (near). Holding preference at 40 rules out host 2 (32) but not half of each host, so
+    # the LP travels 20 minutes each where any placement travels 60 in all.
+    slots = [_slot(10, host=1, kind=INTERNSHIP, cap=2), _slot(20, host=2, kind=INTERNSHIP, cap=2)]
+    arcs = [Arc(s, t, rank, travel_min=minutes) for s in (1, 2)
+            for t, rank, minutes in ((10, 1, 30), (20, 3, 10))]  # fmt: skip
+    students = [StudentSpec(1, group=5), StudentSpec(2, group=5)]
+    problem = _problem(students, slots, arcs, max_per_kind=(0, 1, 0))
+    together = evaluate(problem, [(1, 10), (2, 10)])
+    assert together[1:] == (48, 60 * scale_of(problem).travel_weight)
+    assert evaluate(problem, [(1, 20), (2, 20)])[1] == 32
+    model = PlacementModel(problem, compact=True, cp_sat=False)
+    model.hold("placed", 2)
+    model.hold("preference", 40)
+    relax = Relaxation(model)
+    lp = relax.optimise("travel", 10)
+    assert lp is not None and lp.bound == 40 * scale_of(problem).travel_weight
+    hosts = [v.index for v in model.group_hosts]
+    assert relax.branch(hosts, lambda: together[2] + 1, 10) == together[2]
+
+
+def test_branching_bound_lies_between_the_lp_and_the_true_optimum() -> None:
+    # Over 300 small random terms (27 with a group to place), held at their true optimum:
+    # the bound never passes the optimum's travel, and sometimes beats the LP's.
+    tighter = 0
+    for seed in range(300):
+        problem = _small(seed)
+        model = PlacementModel(problem, compact=True, cp_sat=False)
+        if not model.group_hosts:
+            continue  # nothing to branch on
+        optimum = _brute_force(problem)
+        assert optimum is not None
+        model.hold("placed", optimum[0])
+        model.hold("preference", optimum[1])
+        relax = Relaxation(model)
+        lp = relax.optimise("travel", 10)
+        assert lp is not None
+        branched = relax.branch(
+            [v.index for v in model.group_hosts], lambda cut=optimum[2] + 1: cut, 10
+        )
+        assert branched is None or lp.bound < branched <= optimum[2]
+        tighter += branched is not None
+    assert tighter >= 1
