@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import json
+import math
 import pickle
 import resource
 import signal
@@ -137,11 +138,15 @@ def solve_lexicographic(
             values = list(h.getSolution().col_value)
             objective = round(float(np.dot(np.asarray(values)[cols], coefs)))
             bound = float(info.mip_dual_bound)
-            rounded = int(np.ceil(bound - 1e-6) if minimise else np.floor(bound + 1e-6))
-            stage_gap = abs(rounded - objective) / max(1, abs(rounded))
-            stage.update(objective=objective, bound=rounded, gap=stage_gap)
             result["assignments"] = model.assignments(values)
-            met = stage_gap == 0 if target == 0 else stage_gap <= gap + 1e-9
+            if math.isfinite(bound):
+                rounded = int(np.ceil(bound - 1e-6) if minimise else np.floor(bound + 1e-6))
+                stage_gap = abs(rounded - objective) / max(1, abs(rounded))
+                stage.update(objective=objective, bound=rounded, gap=stage_gap)
+                met = stage_gap == 0 if target == 0 else stage_gap <= gap + 1e-9
+            else:  # stopped (time limit) before its root LP gave a bound
+                stage.update(objective=objective)
+                met = False
             reached = reached and met
             # Hold the level at what was found (integral: half a unit of slack for rounding).
             if minimise:

@@ -390,7 +390,13 @@ def notes(n: int, info: dict[str, Any], runs: list[Run], highs_limit: float) -> 
         r = highs.result
         stages = "; ".join(
             f"{s['level']}: {s['status']} {s['wall_s']:.1f} s"
-            + (f" ({s['objective']:,} / bound {s['bound']:,})" if "objective" in s else "")
+            + (
+                f" ({s['objective']:,} / bound {s['bound']:,})"
+                if "bound" in s
+                else f" ({s['objective']:,}, no bound yet)"
+                if "objective" in s
+                else ""
+            )
             for s in r.get("stages", [])
         )
         reached = r.get("reached_s")
