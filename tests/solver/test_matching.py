@@ -237,6 +237,20 @@ def test_satisfying_blocking_pairs_leaves_a_group_member_at_the_group_host() -> 
     assert satisfy_blocking_pairs(problem, start) == (start, [(2, 20)])
 
 
+def test_satisfying_blocking_pairs_keeps_a_group_at_one_host() -> None:
+    # Two members of a group, placed nowhere yet, each first choosing another host's
+    # internship: both pairs block at once, but the first satisfied sets the group's host
+    # for the rest of the round (and after), whatever the order.
+    slots = [_slot(10, host=1, kind=INTERNSHIP), _slot(20, host=2, kind=INTERNSHIP)]
+    arcs = [Arc(1, 10, rank=1), Arc(1, 20, rank=2), Arc(2, 20, rank=1), Arc(2, 10, rank=2)]
+    students = (StudentSpec(1, group=5), StudentSpec(2, group=5))
+    problem = _problem(students, slots, arcs, max_per_kind=(0, 1, 0))
+    for seed in range(10):
+        result, _ = satisfy_blocking_pairs(problem, (), seed=seed)
+        _valid(problem, result)
+        assert len(result) == 1  # the other member's only seat is at the other host
+
+
 def test_deferred_acceptance_keeps_weekly_hours_under_the_cap() -> None:
     slots = [_slot(10, weeks=((6, 300),)), _slot(11, weeks=((6, 300),)),
              _slot(12, weeks=((7, 300),))]  # fmt: skip
