@@ -611,10 +611,16 @@ def blocking_pairs(
     what the report gives for a result, e.g. that of :func:`deferred_acceptance`. Placements
     without an arc are ignored here (the checker reports them).
     """
-    inst = _Instance(problem, seed, keep_pins=False)
+    return _blocking_pairs(_Instance(problem, seed, keep_pins=False), assignments)
+
+
+def _blocking_pairs(
+    inst: _Instance, assignments: Iterable[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """:func:`blocking_pairs` on an instance already built (without its pins placed)."""
     slot_of, key_of, cap_of, first = inst.slot, inst.key, inst.cap, inst.first
     index, slot_index = inst.student_index, inst.slot_index
-    pins = {(index[s], slot_index[t]) for s, t in problem.pins
+    pins = {(index[s], slot_index[t]) for s, t in inst.problem.pins
             if s in index and t in slot_index}  # fmt: skip
     placed = {(index[s], slot_index[t]) for s, t in assignments
               if s in index and t in slot_index}  # fmt: skip
@@ -774,7 +780,7 @@ def satisfy_blocking_pairs(
     current = tuple(sorted({(s, t) for s, t in assignments
                             if (index.get(s, -1), slot_index.get(t, -1)) in arc_of}))  # fmt: skip
     best = current
-    best_pairs = pairs = blocking_pairs(problem, current, seed=seed)
+    best_pairs = pairs = _blocking_pairs(inst, current)
     for _ in range(max_rounds):
         if not pairs or (deadline is not None and time.perf_counter() >= deadline):
             break
@@ -805,7 +811,7 @@ def satisfy_blocking_pairs(
             break  # every pair left is one the walk leaves alone
         current = tuple(sorted((inst.student_ids[i], inst.slot_ids[u])
                                for i, mine in enumerate(held) for u in mine))  # fmt: skip
-        pairs = blocking_pairs(problem, current, seed=seed)
+        pairs = _blocking_pairs(inst, current)
         if len(pairs) < len(best_pairs):
             best, best_pairs = current, pairs
     return best, best_pairs

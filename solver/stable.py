@@ -7,7 +7,7 @@ stable matching places the same students (the rural hospitals theorem), so none 
 on the priority-weighted placed count either. With overlaps, weekly caps, groups or host
 caps deferred acceptance can leave blocking pairs; they are then satisfied a round at a time
 (solver.matching.satisfy_blocking_pairs) within the time limit. Measured on the generated
-terms: 1 pair left at 1,000 students and 6 at 10,000 become 0 and 3 (in 0.2 s and 3 s); the
+terms: 1 pair left at 1,000 students and 6 at 10,000 become 0 and 3 (in 0.1 s and 1.9 s); the
 3 are group members who would rather intern away from their group's host, which no move of
 one student can satisfy. A stable matching may not exist at all; the solution says how many
 pairs remain and why.
